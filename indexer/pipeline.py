@@ -1,0 +1,234 @@
+"""Incremental, crash-safe indexing of folders into the catalog and the vector store."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from connectors import SourceFile, scan_folder
+
+from .analysis import analyze, canonical_law, legal_refs
+from .catalog import Catalog
+from .chunking import Chunk, chunk_blocks
+from .config import IndexConfig
+from .errors import LoaderError
+from .loaders import SUPPORTED_SUFFIXES, load
+
+log = logging.getLogger(__name__)
+
+# Bump when loaders, chunking or analysis change in a way that changes chunks or terms.
+PIPELINE_VERSION = "4"
+
+
+@dataclass
+class FileError:
+    source: str
+    reason: str
+
+
+@dataclass
+class IndexReport:
+    root: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    chunks_written: int = 0
+    errors: list[FileError] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {"root": self.root, "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+                "removed": self.removed, "chunks_written": self.chunks_written, "seconds": round(self.seconds, 2),
+                "errors": [{"source": e.source, "reason": e.reason} for e in self.errors]}
+
+
+def chunk_terms(chunk: Chunk, law: str | None) -> str:
+    """Lexical terms of a chunk: title, heading path (section counted twice), text, law refs."""
+    terms = analyze(chunk.title, compounds=False)
+    terms += analyze(" ".join(chunk.heading_path[:-1]), compounds=False)
+    section_terms = analyze(chunk.section)
+    terms += section_terms * 2
+    terms += analyze(chunk.text)
+    if law:
+        terms.append(law)
+        for ref in legal_refs(chunk.section):
+            if ref.count("§") == 1 and not any(c.isalpha() and c not in "abcdefgh" for c in ref[1:]):
+                terms += [ref + law] * 3
+    return " ".join(terms)
+
+
+def file_digest(data: bytes, sf: SourceFile) -> str:
+    h = hashlib.sha256(data)
+    h.update(sf.sidecar_digest.encode())
+    h.update(repr(sorted(sf.meta.items())).encode())
+    h.update(PIPELINE_VERSION.encode())
+    return h.hexdigest()
+
+
+class Progress:
+    """A tqdm bar on a terminal, plain log lines otherwise."""
+
+    def __init__(self, total: int, label: str, enabled: bool = True):
+        self.total, self.label, self.done = total, label, 0
+        self._bar = None
+        self._last = 0.0
+        if enabled and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=label, unit="Datei", file=sys.stderr)
+
+    def step(self, source: str) -> None:
+        self.done += 1
+        if self._bar is not None:
+            self._bar.update(1)
+        elif time.monotonic() - self._last > 2 or self.done == self.total:
+            self._last = time.monotonic()
+            log.info("%s: %d/%d Dateien (%s)", self.label, self.done, self.total, source)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+class Indexer:
+    def __init__(self, cfg: IndexConfig, catalog: Catalog, vectors, embedder):
+        self.cfg, self.catalog, self.vectors, self.embedder = cfg, catalog, vectors, embedder
+
+    def recover(self) -> int:
+        """Replay the crash journal so that Chroma holds exactly the catalog's chunk ids."""
+        replayed = 0
+        for pending_id, ids in self.catalog.pending_changes():
+            live = self.catalog.existing_ids(ids)
+            stale = [i for i in ids if i not in live]
+            self.vectors.delete(stale)
+            missing = self._missing_vectors(live)
+            if missing:
+                self._reembed(missing)
+            self.catalog.end_change(pending_id)
+            replayed += 1
+        if replayed:
+            log.info("recovered %d interrupted file changes", replayed)
+        return replayed
+
+    def _missing_vectors(self, ids: set[str]) -> list[str]:
+        if not ids:
+            return []
+        got = self.vectors.has_ids(list(ids))
+        return [i for i in ids if i not in got]
+
+    def _reembed(self, ids: list[str]) -> None:
+        rows = self.catalog.chunks(ids)
+        ordered = [rows[i] for i in ids if i in rows]
+        vecs = self.embedder.embed_documents([embed_text(r.title, r.section, r.text) for r in ordered])
+        self.vectors.upsert([r.chunk_id for r in ordered], vecs,
+                            [{"department": r.department, "doc_type": r.doc_type, "source": r.source}
+                             for r in ordered])
+
+    def _vectors_for(self, chunks: list[Chunk]) -> list[list[float]]:
+        """Embeddings for chunks; unchanged chunks (same id = same content) reuse stored vectors."""
+        known = self.vectors.existing_embeddings([c.chunk_id for c in chunks])
+        todo = [c for c in chunks if c.chunk_id not in known]
+        fresh = self.embedder.embed_documents([embed_text(c.title, c.section, c.text) for c in todo])
+        known.update({c.chunk_id: v for c, v in zip(todo, fresh)})
+        return [known[c.chunk_id] for c in chunks]
+
+    def verify(self) -> dict:
+        """Compare catalog and vector store; repair differences. Returns what was fixed."""
+        cat_ids = self.catalog.all_chunk_ids()
+        vec_ids = self.vectors.all_ids()
+        orphans = sorted(vec_ids - cat_ids)
+        missing = sorted(cat_ids - vec_ids)
+        self.vectors.delete(orphans)
+        if missing:
+            self._reembed(missing)
+        return {"orphans_removed": len(orphans), "vectors_added": len(missing)}
+
+    def index_path(self, root: Path, *, department: str | None = None, doc_type: str | None = None,
+                   progress: bool = True, on_file: Callable[[str], None] | None = None) -> IndexReport:
+        t0 = time.monotonic()
+        root = Path(root).resolve()
+        self.recover()
+        report = IndexReport(root=str(root))
+        files = scan_folder(root, SUPPORTED_SUFFIXES)
+        root_key = str(root)
+        known = self.catalog.files_under(root_key)
+        seen: set[str] = set()
+        failed: set[str] = set()
+        bar = Progress(len(files), "Indexierung", progress)
+        max_bytes = int(self.cfg.max_file_mb * 1024 * 1024)
+        try:
+            for sf in files:
+                key = f"{root_key}::{sf.source}"
+                seen.add(key)
+                try:
+                    self._index_file(sf, key, root_key, known.get(key), report, max_bytes, department, doc_type)
+                except LoaderError as exc:
+                    failed.add(key)
+                    report.errors.append(FileError(sf.source, exc.reason))
+                    self.catalog.record_error(key, sf.source, exc.reason)
+                    log.warning("skipped %s: %s", sf.source, exc.reason)
+                bar.step(sf.source)
+                if on_file:
+                    on_file(sf.source)
+        finally:
+            bar.close()
+        for key, rec in known.items():
+            if key not in seen:
+                pid = self.catalog.begin_change(rec.chunk_ids)
+                self.catalog.remove_file(key)
+                self.vectors.delete(list(rec.chunk_ids))
+                self.catalog.end_change(pid)
+                report.removed += 1
+        self.catalog.clear_errors_under(root_key, failed)
+        report.seconds = time.monotonic() - t0
+        return report
+
+    def _index_file(self, sf: SourceFile, key: str, root_key: str, previous, report: IndexReport,
+                    max_bytes: int, department: str | None, doc_type: str | None) -> None:
+        if sf.size > max_bytes:
+            raise LoaderError(sf.source, f"Die Datei ist zu groß ({sf.size / 1024 / 1024:.0f} MB, "
+                                         f"erlaubt sind {self.cfg.max_file_mb:.0f} MB).")
+        try:
+            data = sf.path.read_bytes()
+        except OSError as exc:
+            raise LoaderError(sf.source, f"Die Datei kann nicht gelesen werden ({exc.strerror}).") from exc
+        digest = file_digest(data, sf)
+        if previous is not None and previous.digest == digest:
+            report.unchanged += 1
+            return
+        parsed = load(sf.source, data)
+        meta = {**parsed.meta, **sf.meta}
+        dep = department or meta.get("department") or self.cfg.default_department
+        dtype = doc_type or meta.get("doc_type") or ("gesetz" if meta.get("jurabk") else "dokument")
+        title = (meta.get("title") or parsed.title).strip().replace("\n", " ")
+        chunks = chunk_blocks(parsed.blocks, source=sf.source, title=title, department=dep,
+                              doc_type=dtype, max_chars=self.cfg.chunk_max_chars)
+        law = canonical_law(meta.get("jurabk"))
+        terms = [chunk_terms(c, law) for c in chunks]
+        vectors = self._vectors_for(chunks)
+        old_ids = list(previous.chunk_ids) if previous else []
+        new_ids = [c.chunk_id for c in chunks]
+        pid = self.catalog.begin_change(old_ids + new_ids)
+        self.vectors.upsert(new_ids, vectors,
+                            [{"department": dep, "doc_type": dtype, "source": sf.source} for _ in chunks])
+        self.catalog.replace_file(file_key=key, root=root_key, source=sf.source, digest=digest, title=title,
+                                  department=dep, doc_type=dtype, chunks=chunks, terms=terms)
+        new_set = set(new_ids)
+        self.vectors.delete([i for i in old_ids if i not in new_set])
+        self.catalog.end_change(pid)
+        report.chunks_written += len(chunks)
+        log.debug("indexed %s (%d chunks)", sf.source, len(chunks))
+        if previous is None:
+            report.added += 1
+        else:
+            report.updated += 1
+
+
+def embed_text(title: str, section: str, text: str) -> str:
+    return f"{section}. {text}" if section and section != title else f"{title}. {text}"

@@ -1,0 +1,1 @@
+"""Entry points of Lotse (command line, settings). Sits above all layers."""
