@@ -34,11 +34,13 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "lotse-bench-retrieval")
     ap.add_argument("--split", default="all", choices=["all", "dev", "test"])
     ap.add_argument("--weights", default="", help="comma-separated dense weights to sweep (hybrid)")
+    ap.add_argument("--embedding-model", default=None, help="local sentence-transformers folder "
+                    "(e.g. the output of `lotse adapt-embedder`); default: the shipped MiniLM")
     args = ap.parse_args()
 
     from indexer import DEMO_CORPUS
 
-    kb = knowledge_base(args.data_dir)
+    kb = knowledge_base(args.data_dir, embedding_model=args.embedding_model)
     kb.index(LAW_CORPUS, progress=False)
     kb.index(DEMO_CORPUS, progress=False)
     sets = {}

@@ -13,7 +13,8 @@ from .config import ChromaConfig, IndexConfig
 from .embeddings import LocalEmbedder
 from .errors import IndexingError, LoaderError, StoreError
 from .pipeline import Indexer, IndexReport
-from .search import Hit, HybridSearcher, SourceRef
+from .analysis import analyze, analyze_query
+from .search import Hit, HybridSearcher, SourceRef, support_score
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,15 @@ class KnowledgeBase:
     def search(self, query: str, k: int = 5, **kw) -> list[Hit]:
         return self.searcher.search(query, k, **kw)
 
+    def support(self, query: str, hits: list[Hit]) -> float:
+        return support_score(self.searcher, query, hits)
+
+    def idf(self, term: str) -> float:
+        return self.searcher.lexical.idf(term)
+
+    def chunk(self, chunk_id: str):
+        return self.catalog.chunks([chunk_id]).get(chunk_id)
+
     def stats(self) -> dict:
         s = self.catalog.stats()
         s["vectors"] = self.vectors.count()
@@ -62,4 +72,4 @@ class KnowledgeBase:
 
 
 __all__ = ["KnowledgeBase", "IndexConfig", "ChromaConfig", "Hit", "SourceRef", "IndexReport",
-           "IndexingError", "LoaderError", "StoreError", "DEMO_CORPUS"]
+           "IndexingError", "LoaderError", "StoreError", "DEMO_CORPUS", "analyze", "analyze_query"]

@@ -64,7 +64,8 @@ STOPWORDS = frozenset(
     jemand unser unseren unserem unserer bekommen bekommt kriegen kriegt überhaupt trotzdem etwa
     ganz gerade eben einfach wirklich kunde kundin kunden frau herr herrn fall sachbearbeiter
     sachbearbeiterin ich wir euch dabei dafür dazu darüber hierbei hier dort bzw usw ca eigene
-    eigenen jetzt heute gestern morgen alles wieviel wie viel viele vielen""".split()
+    eigenen jetzt heute gestern morgen alles wieviel wie viel viele vielen reicht reichen reichte
+    gibt geben stimmt passiert macht""".split()
 )
 
 # Frequent heads/modifiers of compounds in administrative German (stemmed form is derived).

@@ -29,7 +29,7 @@ class IndexConfig(BaseModel):
                                  "between paragraphs, never mid-sentence")
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are reported and skipped")
     default_department: str = Field("allgemein", description="Department of documents that declare none")
-    dense_weight: float = Field(0.35, ge=0.0, le=1.0, description="Share of the dense score in the "
+    dense_weight: float = Field(0.15, ge=0.0, le=1.0, description="Share of the dense score in the "
                                 "hybrid fusion (tuned on benchmarks/questions, dev split)")
     candidates: int = Field(60, ge=5, le=1000, description="Candidates taken from each retriever")
     chroma: ChromaConfig = Field(default_factory=ChromaConfig)

@@ -83,6 +83,16 @@ class LexicalIndex:
         top = nz[np.argsort(-scores[nz], kind="stable")[:n]]
         return [(self.ids[i], float(scores[i])) for i in top]
 
+    def idf(self, term: str) -> float:
+        self._ensure()
+        n = max(1, len(self.ids))
+        df = self.document_frequency(term)
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
+    def max_score(self, weights: dict[str, float]) -> float:
+        """Upper bound of a chunk's BM25 score for these weighted terms (for support scores)."""
+        return sum(w * self.idf(t) * (self.k1 + 1) for t, w in weights.items()) or 1.0
+
     def document_frequency(self, term: str) -> int:
         self._ensure()
         j = self._vocab.get(term)

@@ -107,6 +107,28 @@ class HybridSearcher:
         return hits
 
 
+def support_score(searcher: "HybridSearcher", query: str, hits: list[Hit]) -> float:
+    """How well the best passage supports the query, 0..1.
+
+    The best passage's BM25 score over the best possible one, damped by the share of
+    the query's weight (idf) that the corpus knows at all: a question whose main words
+    never occur in the approved sources ("Wetter", "Bundesliga") scores low even when
+    a few common words match. Calibrated in benchmarks/calibrate_refusal.py.
+    """
+    if not hits:
+        return 0.0
+    weights = analyze_query(query)
+    own = {t: w for t, w in weights.items() if w >= 1.0}
+    if not own:
+        return 0.0
+    lexical = searcher.lexical
+    best = max(h.lexical for h in hits)
+    relative = min(1.0, best / lexical.max_score(weights))
+    total = sum(lexical.idf(t) * w for t, w in own.items())
+    known = sum(lexical.idf(t) * w for t, w in own.items() if lexical.document_frequency(t) > 0) / total
+    return relative * known ** 0.5
+
+
 def _where(departments: list[str] | None, doc_types: list[str] | None) -> dict | None:
     clauses = []
     if departments is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -22,11 +21,9 @@ def _setup_logging(level: str) -> None:
 
 
 def _kb(settings: Settings):
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    from indexer import KnowledgeBase
+    from .factory import build_knowledge_base
 
-    return KnowledgeBase(settings.index, settings.data_dir)
+    return build_knowledge_base(settings)
 
 
 def cmd_index(args, settings: Settings) -> int:
@@ -160,7 +157,14 @@ def _register_extra(sub) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["efile-double"]:  # pass its own options through untouched
+        args = argparse.Namespace(func=None, rest=argv[1:])
+        from .commands import cmd_efile_double
+
+        args.func = cmd_efile_double
+    else:
+        args = parser.parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -168,12 +172,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     _setup_logging(settings.log_level)
     from connectors import ConnectorError
+    from assistant import AssistantError
     from indexer import IndexingError
 
     try:
         return int(args.func(args, settings) or 0)
     except (IndexingError, ConnectorError) as exc:
         print(f"Fehler: {exc}", file=sys.stderr)
+        return 1
+    except AssistantError as exc:
+        print(f"Fehler: {exc.message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("Abgebrochen.", file=sys.stderr)

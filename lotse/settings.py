@@ -12,6 +12,7 @@ from platformdirs import user_data_dir
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from assistant import AssistantConfig, ExtractiveConfig, LLMConfig, Principal
 from indexer import IndexConfig
 
 
@@ -33,6 +34,25 @@ class Settings(BaseSettings):
                            "Default: ./data if it exists, else the user's data directory.")
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="Log level")
     index: IndexConfig = Field(default_factory=IndexConfig, description="Knowledge base settings")
+    assistant: AssistantConfig = Field(default_factory=AssistantConfig, description="Answer pipeline settings")
+    llm: LLMConfig = Field(default_factory=ExtractiveConfig, description="LLM provider: kind=extractive "
+                           "(default, no model), openai (OpenAI-compatible server) or llamacpp (local GGUF)")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite file lotse.db in "
+                                     "the data directory. PostgreSQL: postgresql+psycopg://user:pw@host/db")
+    default_user: str = Field("lokal", description="User id of the single-user mode and the CLI")
+    default_user_name: str = Field("Lokale Sachbearbeitung", description="Display name of the default user")
+    host: str = Field("127.0.0.1", description="Address `lotse serve` listens on")
+    port: int = Field(8765, ge=1, le=65535, description="Port `lotse serve` listens on")
+
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{self.data_dir / 'lotse.db'}"
+
+    def default_principal(self) -> Principal:
+        return Principal(self.default_user, self.default_user_name,
+                         frozenset({"sachbearbeitung", "pruefung", "schulung", "administration"}), None)
 
 
 class SettingsError(Exception):

@@ -1,0 +1,200 @@
+"""The answer pipeline: condense -> retrieve -> support check -> provider -> citation check.
+
+Yields events (dicts) so that the CLI, REST/SSE and WebSocket stream the same thing:
+``meta``, ``token``*, optionally ``replace``, ``citations``, ``done``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterator
+
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from indexer import Hit, KnowledgeBase
+
+from .config import AssistantConfig
+from .errors import ProviderError
+from .identity import Principal
+from .prompts import Prompts
+from .providers.extractive import ExtractiveProvider
+
+log = logging.getLogger(__name__)
+
+_CITE = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
+_FOLLOWUP = re.compile(r"^(und|aber|was ist mit|wie ist es mit|gilt das|auch)\b|\b(dafür|dazu|davon|hierfür|"
+                       r"deren|dessen|damit|darauf|dabei|diese[rsmn]?|dies|das gleiche|ebenso)\b", re.I)
+
+
+class KnowledgeBaseRetriever(BaseRetriever):
+    """LangChain retriever over Lotse's hybrid search, restricted to the principal's departments."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    kb: KnowledgeBase
+    k: int = 5
+    departments: list[str] | None = None
+
+    def hits(self, query: str) -> list[Hit]:
+        return self.kb.search(query, self.k, departments=self.departments)
+
+    def _get_relevant_documents(self, query: str, *, run_manager=None) -> list[Document]:
+        return [Document(page_content=h.text, metadata=h.as_dict()) for h in self.hits(query)]
+
+
+class CitationFilter:
+    """Streams text through, dropping citation numbers that were not in the model's context."""
+
+    def __init__(self, valid: int):
+        self.valid = valid
+        self._buf = ""
+
+    def _clean(self, text: str) -> str:
+        def fix(m: re.Match) -> str:
+            nums = [n for n in re.split(r"\s*[,;]\s*", m.group(1)) if 1 <= int(n) <= self.valid]
+            return "[" + ", ".join(nums) + "]" if nums else ""
+        return _CITE.sub(fix, text)
+
+    def feed(self, token: str) -> str:
+        self._buf += token
+        cut = self._buf.rfind("[")
+        if cut != -1 and "]" not in self._buf[cut:] and len(self._buf) - cut < 12:
+            out, self._buf = self._buf[:cut], self._buf[cut:]
+        else:
+            out, self._buf = self._buf, ""
+        return self._clean(out)
+
+    def flush(self) -> str:
+        out, self._buf = self._clean(self._buf), ""
+        return out
+
+
+def cited_numbers(text: str) -> list[int]:
+    seen: list[int] = []
+    for m in _CITE.finditer(text):
+        for n in re.split(r"\s*[,;]\s*", m.group(1)):
+            if int(n) not in seen:
+                seen.append(int(n))
+    return seen
+
+
+def citation_dict(n: int, hit: Hit) -> dict:
+    return {"n": n, "source": hit.source, "title": hit.title, "section": hit.section, "page": hit.page,
+            "chunk_id": hit.chunk_id, "department": hit.department, "url": f"/api/sources/{hit.chunk_id}"}
+
+
+def rule_condense(question: str, history: list[tuple[str, str]]) -> str:
+    last_user = next((c for r, c in reversed(history) if r == "user"), "")
+    if not last_user:
+        return question
+    short = len(question.split()) <= 8
+    if short or _FOLLOWUP.search(question):
+        return f"{question} {last_user}"
+    return question
+
+
+class AnswerPipeline:
+    def __init__(self, cfg: AssistantConfig, kb: KnowledgeBase, prompts: Prompts, provider,
+                 extractive: ExtractiveProvider):
+        self.cfg, self.kb, self.prompts, self.provider, self.extractive = cfg, kb, prompts, provider, extractive
+
+    def condense(self, question: str, history: list[tuple[str, str]]) -> str:
+        if not history:
+            return question
+        if self.provider.is_llm:
+            out = self.provider.condense(question, history)
+            if out:
+                return out
+        return rule_condense(question, history)
+
+    def run(self, question: str, principal: Principal, history: list[tuple[str, str]] | None = None,
+            cancel: threading.Event | None = None) -> Iterator[dict]:
+        t0 = time.perf_counter()
+        history = history or []
+        standalone = self.condense(question, history)
+        retriever = KnowledgeBaseRetriever(kb=self.kb, k=self.cfg.top_k,
+                                           departments=list(principal.departments)
+                                           if principal.departments is not None else None)
+        hits = retriever.hits(standalone)
+        support = self.kb.support(standalone, hits)
+        t_retrieval = time.perf_counter()
+        yield {"type": "meta", "query": standalone, "support": round(support, 3), "provider": self.provider.name}
+
+        timings = {"retrieval_ms": round((t_retrieval - t0) * 1000, 1)}
+        if not hits or support < self.cfg.refusal_threshold:
+            yield from self._refuse(hits, timings, t0)
+            return
+
+        provider_name, fallback, replaced = self.provider.name, None, False
+        text = ""
+        first_token = None
+        if self.provider.is_llm:
+            filt = CitationFilter(len(hits))
+            deadline = time.monotonic() + getattr(self.provider, "timeout_s", 120.0)
+            try:
+                for token in self.provider.stream(standalone, hits):
+                    if cancel is not None and cancel.is_set():
+                        break
+                    if time.monotonic() > deadline:
+                        raise ProviderError("Zeitüberschreitung beim Sprachmodell")
+                    piece = filt.feed(token)
+                    if piece:
+                        first_token = first_token or time.perf_counter()
+                        text += piece
+                        yield {"type": "token", "text": piece}
+                tail = filt.flush()
+                if tail:
+                    text += tail
+                    yield {"type": "token", "text": tail}
+            except ProviderError as exc:
+                log.warning("provider %s failed, falling back to extractive", self.provider.name)
+                fallback = exc.message
+            if fallback is None and not (cancel is not None and cancel.is_set()):
+                if not cited_numbers(text):
+                    fallback = "Antwort ohne gültige Quellenangabe verworfen"
+                    replaced = bool(text)
+            if fallback is not None:
+                notice = (self.prompts.extractive["invalid_citations_notice"] if replaced or "Quellenangabe" in fallback
+                          else self.prompts.extractive["fallback_notice"].format(reason=fallback))
+                text = self.extractive.compose(standalone, hits) + "\n\n" + notice
+                provider_name = f"extractive (Ersatz für {self.provider.name})"
+                first_token = first_token or time.perf_counter()
+                yield {"type": "replace", "text": text, "reason": fallback}
+        else:
+            for piece in self.extractive.stream(standalone, hits):
+                if cancel is not None and cancel.is_set():
+                    break
+                first_token = first_token or time.perf_counter()
+                text += piece
+                yield {"type": "token", "text": piece}
+
+        citations = [citation_dict(n, hits[n - 1]) for n in cited_numbers(text) if 1 <= n <= len(hits)]
+        yield {"type": "citations", "citations": citations}
+        now = time.perf_counter()
+        timings.update(first_token_ms=round(((first_token or now) - t0) * 1000, 1), total_ms=round((now - t0) * 1000, 1))
+        yield {"type": "done", "answer": text.strip(), "citations": citations, "refused": False,
+               "provider": provider_name, "fallback": fallback, "timings": timings, "query": standalone,
+               "cancelled": bool(cancel is not None and cancel.is_set())}
+
+    def _refuse(self, hits: list[Hit], timings: dict, t0: float) -> Iterator[dict]:
+        text = self.prompts.refusal
+        suggestions = []
+        seen = set()
+        for h in hits:
+            if h.source not in seen:
+                seen.add(h.source)
+                suggestions.append({"source": h.source, "title": h.title, "section": h.section, "page": h.page,
+                                    "chunk_id": h.chunk_id, "url": f"/api/sources/{h.chunk_id}"})
+        if suggestions:
+            text += "\n\n" + self.prompts.extractive["closest_documents"] + "\n" + "\n".join(
+                f"- {s['title']} ({s['section']})" for s in suggestions[:3])
+        yield {"type": "token", "text": text}
+        yield {"type": "citations", "citations": []}
+        now = time.perf_counter()
+        timings.update(first_token_ms=round((now - t0) * 1000, 1), total_ms=round((now - t0) * 1000, 1))
+        yield {"type": "done", "answer": text, "citations": [], "refused": True, "suggestions": suggestions[:3],
+               "provider": "extractive", "fallback": None, "timings": timings, "cancelled": False}

@@ -1,0 +1,134 @@
+"""The front of the assistant layer: answers with conversations, audit, and the knowledge base."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+
+from indexer import KnowledgeBase
+
+from .answering import AnswerPipeline
+from .config import AssistantConfig, ExtractiveConfig
+from .db import AuditEvent, Conversation, Message, make_engine, make_sessionmaker
+from .errors import ConfigurationError, NotFoundError
+from .identity import Principal
+from .prompts import load_prompts
+from .providers import build_provider
+from .providers.extractive import ExtractiveProvider
+
+log = logging.getLogger(__name__)
+
+
+class Assistant:
+    """Builds the answer pipeline from configuration; all collaborators can be injected."""
+
+    def __init__(self, cfg: AssistantConfig, llm_cfg, kb: KnowledgeBase, database_url: str, *, provider=None):
+        self.cfg, self.kb = cfg, kb
+        self.prompts = load_prompts(cfg.prompts_dir)
+        self.extractive = ExtractiveProvider(ExtractiveConfig(), self.prompts, idf=kb.idf)
+        if provider is None:
+            if llm_cfg.kind == "extractive":
+                provider = ExtractiveProvider(llm_cfg, self.prompts, idf=kb.idf)
+            else:
+                try:
+                    provider = build_provider(llm_cfg, self.prompts, idf=kb.idf)
+                except ConfigurationError:
+                    raise
+                if hasattr(llm_cfg, "timeout_s"):
+                    provider.timeout_s = llm_cfg.timeout_s
+        self.provider = provider
+        self.pipeline = AnswerPipeline(cfg, kb, self.prompts, provider, self.extractive)
+        self.engine = make_engine(database_url)
+        self.Session = make_sessionmaker(self.engine)
+
+    # -- answering ---------------------------------------------------------------
+    def ask_stream(self, question: str, principal: Principal, conversation_id: str | None = None,
+                   cancel: threading.Event | None = None) -> Iterator[dict]:
+        question = question.strip()
+        history: list[tuple[str, str]] = []
+        with self.Session() as s:
+            if conversation_id:
+                conv = self._own(s, principal, conversation_id)
+                history = [(m.role, m.content) for m in conv.messages][-6:]
+            else:
+                conv = Conversation(user_id=principal.user_id, title=question[:120] or "Neue Frage")
+                s.add(conv)
+                s.commit()
+            conv_id = conv.id
+        yield {"type": "conversation", "conversation_id": conv_id}
+        final = None
+        for ev in self.pipeline.run(question, principal, history, cancel):
+            if ev["type"] == "done":
+                final = ev
+            yield ev
+        if final is None:
+            return
+        with self.Session() as s:
+            conv = s.get(Conversation, conv_id)
+            s.add(Message(conversation_id=conv_id, role="user", content=question,
+                          standalone_query=final.get("query")))
+            msg = Message(conversation_id=conv_id, role="assistant", content=final["answer"],
+                          citations=json.dumps(final["citations"], ensure_ascii=False), provider=final["provider"],
+                          fallback=final.get("fallback"), refused=final["refused"], cancelled=final["cancelled"])
+            s.add(msg)
+            conv.updated_at = datetime.now(timezone.utc)
+            s.add(AuditEvent(user_id=principal.user_id, action="answer", object_id=conv_id,
+                             outcome="refused" if final["refused"] else ("fallback" if final.get("fallback")
+                                                                          else "answered")))
+            s.commit()
+            yield {"type": "saved", "message_id": msg.id, "conversation_id": conv_id}
+
+    def ask(self, question: str, principal: Principal, conversation_id: str | None = None) -> dict:
+        result: dict = {}
+        for ev in self.ask_stream(question, principal, conversation_id):
+            if ev["type"] == "done":
+                result = dict(ev)
+            elif ev["type"] in ("conversation", "saved"):
+                result["conversation_id"] = ev["conversation_id"]
+                if ev["type"] == "saved":
+                    result["message_id"] = ev["message_id"]
+        result.pop("type", None)
+        return result
+
+    # -- conversations -------------------------------------------------------------
+    def _own(self, s, principal: Principal, conversation_id: str) -> Conversation:
+        conv = s.get(Conversation, conversation_id)
+        if conv is None or conv.user_id != principal.user_id:
+            raise NotFoundError("Dieses Gespräch gibt es nicht (mehr).")
+        return conv
+
+    def list_conversations(self, principal: Principal) -> list[dict]:
+        with self.Session() as s:
+            rows = s.scalars(select(Conversation).where(Conversation.user_id == principal.user_id)
+                             .order_by(Conversation.updated_at.desc())).all()
+            return [{"id": c.id, "title": c.title, "updated_at": c.updated_at.isoformat(),
+                     "messages": len(c.messages)} for c in rows]
+
+    def get_conversation(self, principal: Principal, conversation_id: str) -> dict:
+        with self.Session() as s:
+            c = self._own(s, principal, conversation_id)
+            return {"id": c.id, "title": c.title, "messages": [
+                {"id": m.id, "role": m.role, "content": m.content, "citations": json.loads(m.citations),
+                 "provider": m.provider, "refused": m.refused, "fallback": m.fallback,
+                 "created_at": m.created_at.isoformat()} for m in c.messages]}
+
+    def delete_conversation(self, principal: Principal, conversation_id: str) -> None:
+        with self.Session() as s:
+            c = self._own(s, principal, conversation_id)
+            s.delete(c)
+            s.add(AuditEvent(user_id=principal.user_id, action="conversation_deleted", object_id=conversation_id,
+                             outcome="ok"))
+            s.commit()
+
+    def source(self, principal: Principal, chunk_id: str) -> dict:
+        row = self.kb.chunk(chunk_id)
+        if row is None or not principal.may_see(row.department):
+            raise NotFoundError("Diese Quelle gibt es nicht oder sie ist für Sie nicht freigegeben.")
+        return {"chunk_id": row.chunk_id, "source": row.source, "title": row.title, "section": row.section,
+                "heading_path": list(row.heading_path), "page": row.page, "department": row.department,
+                "doc_type": row.doc_type, "text": row.text}

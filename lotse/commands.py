@@ -1,0 +1,69 @@
+"""Commands above the indexer: ask, serve, efile-double."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def cmd_ask(args, settings) -> int:
+    from .factory import build_assistant
+
+    assistant = build_assistant(settings, progress=not args.json)
+    principal = settings.default_principal()
+    if args.json:
+        result = assistant.ask(args.question, principal, args.conversation)
+        out = {k: result.get(k) for k in ("answer", "citations", "refused", "provider", "fallback",
+                                          "conversation_id", "timings", "query")}
+        if result.get("suggestions"):
+            out["suggestions"] = result["suggestions"]
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+    for ev in assistant.ask_stream(args.question, principal, args.conversation):
+        if ev["type"] == "token":
+            sys.stdout.write(ev["text"])
+            sys.stdout.flush()
+        elif ev["type"] == "replace":
+            sys.stdout.write("\n\n" + ev["text"])
+        elif ev["type"] == "done":
+            sys.stdout.write("\n\nQuellen:\n")
+            for c in ev["citations"]:
+                page = f", S. {c['page']}" if c["page"] else ""
+                sys.stdout.write(f"  [{c['n']}] {c['title']} – {c['section']}{page} ({c['source']})\n")
+            sys.stdout.write(f"\n(Antwort: {ev['provider']}, {ev['timings']['total_ms']:.0f} ms)\n")
+        elif ev["type"] == "saved":
+            sys.stdout.write(f"(Gespräch {ev['conversation_id']}: mit --conversation fortsetzen)\n")
+    return 0
+
+
+def cmd_serve(args, settings) -> int:
+    import uvicorn
+
+    from web_ui.app import create_app
+
+    app = create_app(settings)
+    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
+    return 0
+
+
+def cmd_efile_double(args, settings) -> int:
+    from connectors.efile.double.cli import main as double_main
+
+    return double_main(args.rest)
+
+
+def register(sub) -> None:
+    pa = sub.add_parser("ask", help="Frage stellen (Antwort mit Quellen)")
+    pa.add_argument("question", help="Frage")
+    pa.add_argument("--json", action="store_true", help="ein JSON-Objekt ausgeben")
+    pa.add_argument("--conversation", help="Gespräch fortsetzen (ID)")
+    pa.set_defaults(func=cmd_ask)
+
+    pv = sub.add_parser("serve", help="Server starten (API, WebSocket, Oberfläche)")
+    pv.add_argument("--host")
+    pv.add_argument("--port", type=int)
+    pv.set_defaults(func=cmd_serve)
+
+    pe = sub.add_parser("efile-double", help="E-Akte-Testdouble starten", add_help=False)
+    pe.add_argument("rest", nargs="*")
+    pe.set_defaults(func=cmd_efile_double)

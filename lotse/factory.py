@@ -1,0 +1,24 @@
+"""Builds the layers from settings: the one place where configuration becomes objects."""
+
+from __future__ import annotations
+
+import os
+
+from .settings import Settings
+
+
+def build_knowledge_base(settings: Settings):
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    from indexer import KnowledgeBase
+
+    return KnowledgeBase(settings.index, settings.data_dir)
+
+
+def build_assistant(settings: Settings, kb=None, *, ensure_corpus: bool = True, progress: bool = False):
+    from assistant import Assistant
+
+    kb = kb or build_knowledge_base(settings)
+    if ensure_corpus:
+        kb.ensure_demo_corpus(progress=progress)
+    return Assistant(settings.assistant, settings.llm, kb, settings.db_url())

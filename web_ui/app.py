@@ -1,0 +1,210 @@
+"""The FastAPI app: REST, Server-Sent Events and WebSocket over the assistant; serves the UI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import iterate_in_threadpool
+
+from assistant import Assistant, AssistantError, NotFoundError, Principal
+
+from . import messages as msg
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+class AskRequest(BaseModel):
+    question: str = Field(..., min_length=1, max_length=2000, description="Die Frage in Alltagsdeutsch")
+    conversation_id: str | None = Field(None, description="Gespräch fortsetzen (ID aus einer früheren Antwort)")
+
+
+class Citation(BaseModel):
+    n: int
+    source: str
+    title: str
+    section: str
+    page: int | None
+    chunk_id: str
+    url: str
+
+
+class AnswerResponse(BaseModel):
+    answer: str
+    citations: list[Citation]
+    refused: bool
+    provider: str
+    fallback: str | None = None
+    conversation_id: str
+    timings: dict
+    suggestions: list[dict] | None = None
+
+
+def create_app(settings, assistant: Assistant | None = None) -> FastAPI:
+    """Build the app; the assistant is built lazily from settings unless injected (tests)."""
+    app = FastAPI(title="Lotse API", version="0.1.0",
+                  description="Antworten mit Quellen aus den freigegebenen Dokumenten des Sozialreferats.")
+    state = {"assistant": assistant}
+    lock = threading.Lock()
+
+    def get_assistant() -> Assistant:
+        with lock:
+            if state["assistant"] is None:
+                from lotse.factory import build_assistant
+
+                state["assistant"] = build_assistant(settings)
+            return state["assistant"]
+
+    def get_principal() -> Principal:
+        return settings.default_principal()
+
+    @app.exception_handler(AssistantError)
+    async def _assistant_error(_: Request, exc: AssistantError):
+        status = 404 if isinstance(exc, NotFoundError) else 503
+        return JSONResponse({"detail": exc.message}, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError):
+        detail = "; ".join(f"{'.'.join(str(x) for x in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+        return JSONResponse({"detail": msg.MALFORMED.format(detail=detail)}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception):
+        log.exception("unhandled error: %s", type(exc).__name__)
+        return JSONResponse({"detail": msg.INTERNAL_ERROR}, status_code=500)
+
+    @app.get("/health", tags=["Betrieb"], summary="Lebenszeichen und Indexstatus (ohne Anmeldung)")
+    def health():
+        a = get_assistant()
+        s = a.kb.stats()
+        return {"status": "ok", "documents": s["documents"], "chunks": s["chunks"], "provider": a.provider.name}
+
+    @app.post("/api/ask", response_model=AnswerResponse, tags=["Antworten"],
+              summary="Frage beantworten (komplette Antwort als JSON)")
+    def ask(req: AskRequest, principal: Principal = Depends(get_principal)):
+        result = get_assistant().ask(req.question, principal, req.conversation_id)
+        return result
+
+    @app.post("/api/ask/stream", tags=["Antworten"], summary="Frage beantworten als Server-Sent Events",
+              response_description="text/event-stream: conversation, meta, token*, replace?, citations, done, saved")
+    def ask_stream(req: AskRequest, principal: Principal = Depends(get_principal)):
+        a = get_assistant()
+        cancel = threading.Event()
+
+        def events():
+            try:
+                for ev in a.ask_stream(req.question, principal, req.conversation_id, cancel):
+                    yield f"event: {ev['type']}\ndata: {json.dumps(ev, ensure_ascii=False)}\n\n"
+            except AssistantError as exc:
+                yield f"event: error\ndata: {json.dumps({'type': 'error', 'message': exc.message}, ensure_ascii=False)}\n\n"
+            finally:
+                cancel.set()  # client gone: stop the provider
+
+        return StreamingResponse(iterate_in_threadpool(events()), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @app.get("/api/conversations", tags=["Gespräche"], summary="Eigene Gespräche auflisten")
+    def conversations(principal: Principal = Depends(get_principal)):
+        return get_assistant().list_conversations(principal)
+
+    @app.get("/api/conversations/{conversation_id}", tags=["Gespräche"], summary="Ein Gespräch mit allen Nachrichten")
+    def conversation(conversation_id: str, principal: Principal = Depends(get_principal)):
+        return get_assistant().get_conversation(principal, conversation_id)
+
+    @app.delete("/api/conversations/{conversation_id}", status_code=204, tags=["Gespräche"],
+                summary="Gespräch löschen")
+    def delete_conversation(conversation_id: str, principal: Principal = Depends(get_principal)):
+        get_assistant().delete_conversation(principal, conversation_id)
+
+    @app.get("/api/sources/{chunk_id}", tags=["Quellen"], summary="Zitierte Textstelle öffnen")
+    def source(chunk_id: str, principal: Principal = Depends(get_principal)):
+        return get_assistant().source(principal, chunk_id)
+
+    @app.get("/api/search", tags=["Quellen"], summary="Quellen suchen (ohne Antwort)")
+    def search(q: str = Query(..., min_length=1, max_length=2000), k: int = Query(5, ge=1, le=50),
+               principal: Principal = Depends(get_principal)):
+        deps = list(principal.departments) if principal.departments is not None else None
+        hits = get_assistant().kb.search(q, k, departments=deps)
+        return [{k2: v for k2, v in h.as_dict().items() if k2 not in ("lexical", "dense")} for h in hits]
+
+    @app.get("/api/index/status", tags=["Betrieb"], summary="Indexstatus: Dokumente, Abschnitte, Fehler")
+    def index_status():
+        return get_assistant().kb.stats()
+
+    @app.websocket("/ws/chat")
+    async def chat(ws: WebSocket):
+        """Send {"type":"ask","question":...,"conversation_id":...}; receive conversation, meta, token*,
+        replace?, citations, done, saved. Send {"type":"cancel"} to stop the running answer."""
+        await ws.accept()
+        principal = get_principal()
+        loop = asyncio.get_running_loop()
+        running: dict = {"task": None, "cancel": None}
+
+        async def answer(question: str, conversation_id: str | None, cancel: threading.Event):
+            queue: asyncio.Queue = asyncio.Queue()
+
+            def produce():
+                try:
+                    for ev in get_assistant().ask_stream(question, principal, conversation_id, cancel):
+                        loop.call_soon_threadsafe(queue.put_nowait, ev)
+                except AssistantError as exc:
+                    loop.call_soon_threadsafe(queue.put_nowait, {"type": "error", "message": exc.message})
+                except Exception:  # noqa: BLE001 - never a stack trace to the user
+                    log.exception("answer failed")
+                    loop.call_soon_threadsafe(queue.put_nowait, {"type": "error", "message": msg.INTERNAL_ERROR})
+                finally:
+                    loop.call_soon_threadsafe(queue.put_nowait, None)
+
+            worker = loop.run_in_executor(None, produce)
+            while True:
+                ev = await queue.get()
+                if ev is None:
+                    break
+                await ws.send_json(ev)
+            await worker
+
+        try:
+            while True:
+                try:
+                    data = await ws.receive_json()
+                except (json.JSONDecodeError, ValueError, KeyError):
+                    await ws.send_json({"type": "error", "message": msg.MALFORMED.format(detail="kein JSON")})
+                    continue
+                kind = data.get("type") if isinstance(data, dict) else None
+                if kind == "cancel":
+                    if running["cancel"] is not None:
+                        running["cancel"].set()
+                    continue
+                if kind != "ask":
+                    await ws.send_json({"type": "error", "message": msg.UNKNOWN_MESSAGE})
+                    continue
+                question = str(data.get("question") or "").strip()
+                if not question:
+                    await ws.send_json({"type": "error", "message": msg.EMPTY_QUESTION})
+                    continue
+                if len(question) > 2000:
+                    await ws.send_json({"type": "error", "message": msg.QUESTION_TOO_LONG})
+                    continue
+                if running["task"] is not None and not running["task"].done():
+                    await ws.send_json({"type": "error", "message": msg.BUSY})
+                    continue
+                cancel = threading.Event()
+                running["cancel"] = cancel
+                running["task"] = asyncio.create_task(answer(question, data.get("conversation_id"), cancel))
+        except WebSocketDisconnect:
+            if running["cancel"] is not None:
+                running["cancel"].set()
+
+    @app.get("/", include_in_schema=False)
+    def index_page():
+        return FileResponse(STATIC / "index.html")
+
+    return app
