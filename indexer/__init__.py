@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 from .catalog import Catalog
+from .chunking import split_sentences
 from .config import ChromaConfig, IndexConfig
 from .embeddings import LocalEmbedder
 from .errors import IndexingError, LoaderError, StoreError
@@ -72,4 +73,4 @@ class KnowledgeBase:
 
 
 __all__ = ["KnowledgeBase", "IndexConfig", "ChromaConfig", "Hit", "SourceRef", "IndexReport",
-           "IndexingError", "LoaderError", "StoreError", "DEMO_CORPUS", "analyze", "analyze_query"]
+           "IndexingError", "LoaderError", "StoreError", "DEMO_CORPUS", "analyze", "analyze_query", "split_sentences"]

@@ -14,7 +14,24 @@ from dataclasses import dataclass
 
 from .loaders.base import Block
 
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?;:])\s+(?=[A-ZÄÖÜ(§0-9])")
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[A-ZÄÖÜ(§„\"])")
+# abbreviations of German legal/administrative text after which a period does not end a sentence
+_ABBREV = re.compile(
+    r"(?:\b(?:Abs|Nr|Art|Ziff|Buchst|lit|vgl|bzw|ggf|gem|ca|usw|etc|Str|Tel|bspw|evtl|inkl|zzgl|max|min|"
+    r"Az|Aktz|Bd|Anm|Kap|Prof|Dr|St|Mio|Mrd|i\.V\.m|z\.B|d\.h|u\.a|o\.ä|s\.o|s\.u|i\.d\.R|z\.T|u\.U)|"
+    r"\b[A-ZÄÖÜa-zäöü])\.$"
+)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of German administrative text; 'Abs. 1', 'z. B.', 'Nr. 3' do not end one."""
+    out: list[str] = []
+    for part in _SENTENCE_END.split(text):
+        if out and _ABBREV.search(out[-1]):
+            out[-1] = f"{out[-1]} {part}"
+        else:
+            out.append(part)
+    return out
 
 
 @dataclass(frozen=True)
@@ -37,7 +54,7 @@ def _pieces(text: str, max_chars: int) -> list[str]:
         return [text]
     out: list[str] = []
     current = ""
-    for sentence in _SENTENCE_SPLIT.split(text):
+    for sentence in split_sentences(text):
         while len(sentence) > max_chars:  # pathological: no sentence boundary at all
             cut = sentence.rfind(" ", 0, max_chars)
             cut = cut if cut > max_chars // 2 else max_chars

@@ -41,7 +41,10 @@ def cmd_serve(args, settings) -> int:
 
     from web_ui.app import create_app
 
-    app = create_app(settings)
+    from .factory import build_assistant
+
+    assistant = build_assistant(settings, progress=True)  # indexes the demo corpus on first start
+    app = create_app(settings, assistant)
     uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
     return 0
 

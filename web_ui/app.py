@@ -48,8 +48,8 @@ class AnswerResponse(BaseModel):
     suggestions: list[dict] | None = None
 
 
-def create_app(settings, assistant: Assistant | None = None) -> FastAPI:
-    """Build the app; the assistant is built lazily from settings unless injected (tests)."""
+def create_app(settings, assistant: Assistant | None = None, assistant_factory=None) -> FastAPI:
+    """Build the app around an assistant, or a factory that builds it on first use (``lotse serve``)."""
     app = FastAPI(title="Lotse API", version="0.1.0",
                   description="Antworten mit Quellen aus den freigegebenen Dokumenten des Sozialreferats.")
     state = {"assistant": assistant}
@@ -58,9 +58,7 @@ def create_app(settings, assistant: Assistant | None = None) -> FastAPI:
     def get_assistant() -> Assistant:
         with lock:
             if state["assistant"] is None:
-                from lotse.factory import build_assistant
-
-                state["assistant"] = build_assistant(settings)
+                state["assistant"] = assistant_factory()
             return state["assistant"]
 
     def get_principal() -> Principal:

@@ -11,18 +11,18 @@ import math
 import re
 from collections.abc import Callable, Iterator
 
-from indexer import Hit, analyze, analyze_query
+from indexer import Hit, analyze, analyze_query, split_sentences
 
 from .base import looks_like_injection
 
-_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ(§0-9„\"])|\n+")
+_EMPHASIS = re.compile(r"(\*\*|__|\*(?=\S)|(?<=\S)\*)")
 _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 
 
 def _sentences(text: str) -> list[str]:
     out = []
-    for raw in _SPLIT.split(text):
-        s = _LIST_MARK.sub("", raw).strip()
+    for raw in (x for line in text.splitlines() for x in split_sentences(line)):
+        s = _EMPHASIS.sub("", _LIST_MARK.sub("", raw)).strip()
         if " | " in s:  # table row: keep readable
             s = s.replace(" | ", " – ")
         if 25 <= len(s) <= 600 and not looks_like_injection(s):

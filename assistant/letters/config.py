@@ -1,0 +1,90 @@
+"""Configuration of the letter workflow (the lead wires it into ``lotse.settings.Settings`` as ``letters``).
+
+Environment example: ``LOTSE_LETTERS__BEHOERDE__TELEFON="089 233-96000"``,
+``LOTSE_LETTERS__TEMPLATES_DIR=/srv/lotse/vorlagen``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Rechtsweg = Literal["sgg", "vwgo_wahl", "vwgo_klage"]
+
+
+class BehoerdeConfig(BaseModel):
+    """Letterhead and contact block (``behoerde`` in the templates)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    amt: str = "Amt für Wohnen und Migration"
+    abteilung: str = "Abteilung Wohngeld und Lastenzuschuss"
+    strasse: str = "Werinherstraße 89"
+    plz_ort: str = "81541 München"
+    telefon: str = "089 233-96000"
+    email: str = "wohngeld.soz@muenchen.de"
+    internet: str = "www.muenchen.de/sozialreferat"
+
+
+class PersonConfig(BaseModel):
+    """The caseworker signing the letter (``sachbearbeitung``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    telefon: str = ""
+    email: str = ""
+    zimmer: str = ""
+
+
+def _default_behoerden() -> dict[str, BehoerdeConfig]:
+    soziale_sicherung = dict(amt="Amt für Soziale Sicherung", strasse="Mathildenstraße 3a",
+                             plz_ort="80336 München", telefon="089 233-96800",
+                             email="soziale-sicherung.soz@muenchen.de")
+    return {
+        "wohngeld": BehoerdeConfig(),
+        "hilfe_zur_pflege": BehoerdeConfig(abteilung="Hilfe zur Pflege", **soziale_sicherung),
+        "bildung_teilhabe": BehoerdeConfig(abteilung="Bildung und Teilhabe", **soziale_sicherung),
+        "grundsicherung": BehoerdeConfig(abteilung="Grundsicherung im Alter und bei Erwerbsminderung",
+                                         **soziale_sicherung),
+        "unterhaltsvorschuss": BehoerdeConfig(amt="Stadtjugendamt", abteilung="Unterhaltsvorschussstelle",
+                                              strasse="Prielmayerstraße 1", plz_ort="80335 München",
+                                              telefon="089 233-49500", email="uvg.soz@muenchen.de"),
+        "zuschuss": BehoerdeConfig(amt="Zentrale Dienste", abteilung="Zuschussstelle",
+                                   strasse="Orleansplatz 11", plz_ort="81667 München",
+                                   telefon="089 233-48000", email="zuschuesse.soz@muenchen.de"),
+    }
+
+
+def _default_rechtsweg() -> dict[str, Rechtsweg]:
+    return {"grundsicherung": "sgg", "hilfe_zur_pflege": "sgg", "bildung_teilhabe": "sgg",
+            "wohngeld": "vwgo_wahl", "unterhaltsvorschuss": "vwgo_wahl", "zuschuss": "vwgo_klage"}
+
+
+def _default_departments() -> dict[str, list[str]]:
+    return {"wohngeld": ["S-III", "S-Z"], "hilfe_zur_pflege": ["S-I", "S-Z"], "bildung_teilhabe": ["S-I", "S-Z"],
+            "grundsicherung": ["S-I", "S-Z"], "unterhaltsvorschuss": ["S-II", "S-Z"], "zuschuss": ["S-Z"]}
+
+
+class LetterConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    templates_dir: Path | None = Field(None, description="Folder with the Word templates and YAML sidecars "
+                                       "(default: assistant/letters/templates)")
+    behoerde: BehoerdeConfig = Field(default_factory=BehoerdeConfig,
+                                     description="Letterhead when no entry for the procedure exists")
+    behoerden: dict[str, BehoerdeConfig] = Field(default_factory=_default_behoerden,
+                                                 description="Letterhead per procedure (case type)")
+    sachbearbeitung: dict[str, PersonConfig] = Field(
+        default_factory=dict, description="Contact data per user id; default: the user's display name and "
+        "the office's telephone and e-mail")
+    rechtsweg: dict[str, Rechtsweg] = Field(default_factory=_default_rechtsweg,
+                                            description="Legal remedy per case type for 'rechtsweg'")
+    proposal_departments: dict[str, list[str]] = Field(
+        default_factory=_default_departments, description="Knowledge-base departments searched for "
+        "text proposals per case type (empty: all)")
+    proposal_passages: int = Field(5, ge=1, le=20, description="Passages searched per proposal")
+    proposal_max_sentences: int = Field(4, ge=1, le=12, description="Sentences in a text proposal")
+    proposal_max_items: int = Field(6, ge=1, le=20, description="Items in a list proposal")
+
+    def behoerde_for(self, case_type: str | None) -> BehoerdeConfig:
+        return self.behoerden.get(case_type or "", self.behoerde)

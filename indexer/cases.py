@@ -1,0 +1,485 @@
+"""Sync of e-file case metadata (Akten) into the knowledge base, without personal data.
+
+:class:`CaseSync` reads the cases of every Aktenplan entry of the social department
+(``connectors/efile/procedures.py``) through an :class:`~connectors.efile.protocol.EFileConnector`,
+turns each into a non-sensitive record (:class:`indexer.pii.CaseRecordBuilder`: field allowlist,
+controlled vocabularies, scrubbed free text only on request) and indexes it as one chunk:
+``doc_type="akte"``, ``source="efile:<Aktenzeichen>"``, ``title="Akte <Aktenzeichen>"``,
+``section=<Verfahren>``, department from the procedure type (Wohngeld S-III, Unterhaltsvorschuss
+S-II, Hilfe zur Pflege / Grundsicherung / BuT S-I, Zuschuss S-Z).
+
+* **Incremental**: a per-case digest of the record lives in ``<data_dir>/cases.sqlite3`` (and, as
+  for files, in the catalog). Unchanged cases are skipped, changed ones replaced, cases the e-file
+  no longer returns (closed away, cancelled, deleted) removed.
+* **Crash-safe**: writes go through the catalog's journal (``begin_change``/``end_change``), like
+  :class:`indexer.pipeline.Indexer`; chunk ids come from content, so reruns are idempotent.
+* **Resumable**: an e-file error mid-sync (``SourceUnavailable`` and any other ``ConnectorError``)
+  ends the run with a German message in the report; what was written stays, nothing is removed,
+  and the next run continues the interrupted one (cases finished in it are not read again).
+* **Search limit**: the EAI returns at most 500 hits per search and has no paging. A search
+  that hits the limit is reported; cases already in the index are then checked one by one
+  (``get_case``) instead of being removed, and bulk loads can pass ``case_coos`` explicitly.
+* Logged are COO addresses and counts, never case content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from connectors.efile.procedures import PROCEDURE_TYPES
+from connectors.efile.protocol import Case, DocumentRef, EFileConnector, Procedure
+from connectors.errors import ConnectorError, NotFound
+
+from .catalog import FileRecord
+from .chunking import Chunk
+from .pii import CaseRecord, CaseRecordBuilder
+from .pipeline import Progress, chunk_terms, embed_text
+
+log = logging.getLogger(__name__)
+
+ROOT = "efile"
+DOC_TYPE = "akte"
+SEARCH_LIMIT = 500  # the EAI answers at most 500 hits per search, without paging
+RESUME_MAX_AGE_S = 24 * 3600
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cases (
+  coo TEXT PRIMARY KEY, file_key TEXT NOT NULL, apentry TEXT, digest TEXT NOT NULL,
+  run_id INTEGER, synced_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+  run_id INTEGER PRIMARY KEY AUTOINCREMENT, scope TEXT NOT NULL, started_at REAL NOT NULL,
+  finished_at REAL, status TEXT NOT NULL, error TEXT
+);
+"""
+
+
+def file_key(coo: str) -> str:
+    return f"{ROOT}::{coo}"
+
+
+@dataclass
+class SyncReport:
+    """Outcome of one sync; ``error`` is a German message safe to show (no case content)."""
+
+    run_id: int = 0
+    resumed: bool = False
+    cases_found: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    resumed_skipped: int = 0  # finished in the interrupted run that this one continued
+    vanished: int = 0  # listed by the search, gone when read (cancelled meanwhile)
+    chunks_written: int = 0
+    truncated: list[str] = field(default_factory=list)  # Aktenplan entries whose search hit the limit
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    complete: bool = False
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def summary(self) -> str:
+        """One German paragraph for the CLI / UI."""
+        head = (f"{self.cases_found} Akten gefunden: {self.added} neu, {self.updated} geändert, "
+                f"{self.unchanged} unverändert, {self.removed} entfernt")
+        if self.resumed:
+            head += f", {self.resumed_skipped} aus dem unterbrochenen Lauf übernommen"
+        head += f" ({self.seconds:.1f} s)."
+        parts = [head, *self.warnings]
+        if self.error:
+            parts.append(self.error)
+        return " ".join(parts)
+
+    def as_dict(self) -> dict:
+        return {"run_id": self.run_id, "resumed": self.resumed, "cases_found": self.cases_found,
+                "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+                "removed": self.removed, "resumed_skipped": self.resumed_skipped, "vanished": self.vanished,
+                "chunks_written": self.chunks_written, "truncated": list(self.truncated),
+                "warnings": list(self.warnings), "error": self.error, "complete": self.complete,
+                "seconds": round(self.seconds, 2)}
+
+
+class CaseState:
+    """``cases.sqlite3``: per-case digest and the runs (for resuming)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._local = threading.local()
+        self._conn().executescript(_SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _tx(self):
+        db = self._conn()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # cases -------------------------------------------------------------------------------
+    def cases(self) -> dict[str, tuple[str, str | None, int | None]]:
+        """coo -> (digest, apentry, run_id)."""
+        return {r[0]: (r[1], r[2], r[3]) for r in
+                self._conn().execute("SELECT coo, digest, apentry, run_id FROM cases")}
+
+    def upsert(self, rows: Iterable[tuple[str, str | None, str, int]]) -> None:
+        """rows: (coo, apentry, digest, run_id)."""
+        now = time.time()
+        with self._tx() as db:
+            db.executemany(
+                "INSERT INTO cases(coo, file_key, apentry, digest, run_id, synced_at) VALUES(?,?,?,?,?,?) "
+                "ON CONFLICT(coo) DO UPDATE SET apentry=excluded.apentry, digest=excluded.digest, "
+                "run_id=excluded.run_id, synced_at=excluded.synced_at",
+                [(coo, file_key(coo), ap, dg, run, now) for coo, ap, dg, run in rows])
+
+    def touch(self, coos: Sequence[str], run_id: int) -> None:
+        if not coos:
+            return
+        with self._tx() as db:
+            db.executemany("UPDATE cases SET run_id=? WHERE coo=?", [(run_id, c) for c in coos])
+
+    def delete(self, coo: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM cases WHERE coo=?", (coo,))
+
+    # runs --------------------------------------------------------------------------------
+    def resumable_run(self, scope: str, max_age_s: float) -> int | None:
+        row = self._conn().execute(
+            "SELECT run_id, scope, started_at, status FROM runs ORDER BY run_id DESC LIMIT 1").fetchone()
+        if row and row[1] == scope and row[3] in ("running", "failed") and time.time() - row[2] <= max_age_s:
+            return int(row[0])
+        return None
+
+    def start_run(self, scope: str, resume: int | None) -> int:
+        with self._tx() as db:
+            if resume is not None:
+                db.execute("UPDATE runs SET status='running', error=NULL WHERE run_id=?", (resume,))
+                return resume
+            cur = db.execute("INSERT INTO runs(scope, started_at, status) VALUES(?,?,'running')",
+                             (scope, time.time()))
+            return int(cur.lastrowid)
+
+    def finish_run(self, run_id: int, status: str, error: str | None = None) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE runs SET status=?, error=?, finished_at=? WHERE run_id=?",
+                       (status, error, time.time(), run_id))
+
+
+@dataclass
+class _Fetched:
+    coo: str
+    case: Case | None  # None: gone (NotFound)
+    procedures: list[Procedure] = field(default_factory=list)
+    documents: dict[str, list[DocumentRef]] = field(default_factory=dict)
+
+
+class _Abort(Exception):
+    def __init__(self, exc: ConnectorError, coo: str | None, during_search: bool = False):
+        super().__init__(exc.message)
+        self.exc, self.coo, self.during_search = exc, coo, during_search
+
+
+class CaseSync:
+    """Incremental, resumable sync of e-file cases into a :class:`~indexer.KnowledgeBase`."""
+
+    def __init__(self, kb, connector: EFileConnector, *, apentries: Sequence[str] | None = None,
+                 builder: CaseRecordBuilder | None = None, workers: int = 8, batch_size: int = 64,
+                 state_path: Path | None = None, resume_max_age_s: float = RESUME_MAX_AGE_S):
+        self.kb = kb
+        self.connector = connector
+        self.apentries = list(apentries) if apentries is not None else [p.apentry_coo for p in PROCEDURE_TYPES]
+        self.builder = builder or CaseRecordBuilder(default_department=kb.cfg.default_department)
+        self.workers = max(1, workers)
+        self.batch_size = max(1, batch_size)
+        self.state = CaseState(state_path or Path(kb.data_dir) / "cases.sqlite3")
+        self.resume_max_age_s = resume_max_age_s
+
+    # -- public -----------------------------------------------------------------------------
+    def sync(self, *, case_coos: Sequence[str] | None = None, progress: bool = False,
+             on_case: Callable[[str], None] | None = None) -> SyncReport:
+        """Bring the index in line with the e-file.
+
+        Without ``case_coos``: all cases of the configured Aktenplan entries, removing cases
+        the e-file no longer returns. With ``case_coos``: exactly these cases (bulk load or
+        targeted refresh); a case that is gone is removed, nothing else is.
+        """
+        t0 = time.monotonic()
+        report = SyncReport()
+        scope = "all" if case_coos is None else "explicit"
+        self.kb.indexer.recover()
+        resume = self.state.resumable_run(scope, self.resume_max_age_s)
+        run_id = self.state.start_run(scope, resume)
+        report.run_id, report.resumed = run_id, resume is not None
+        known_state = self.state.cases()
+        indexed = self.kb.catalog.files_under(ROOT)
+        done_before = {c for c, (_, _, r) in known_state.items() if resume is not None and r == resume}
+        processed = 0
+        total = 0
+        try:
+            if case_coos is None:
+                order, apentry_of, truncated = self._enumerate(report)
+            else:
+                order = list(dict.fromkeys(case_coos))
+                apentry_of = {c: known_state.get(c, (None, None, None))[1] for c in order}
+                truncated = set()
+            report.cases_found = len(order)
+            todo = [c for c in order if c not in done_before]
+            report.resumed_skipped = len(order) - len(todo)
+            total = len(todo)
+            log.info("case sync run %d: %d cases listed, %d to read%s", run_id, len(order), len(todo),
+                     " (resumed)" if resume is not None else "")
+            bar = Progress(len(todo), "Akten-Abgleich", progress)
+            try:
+                for i in range(0, len(todo), self.batch_size):
+                    batch = todo[i:i + self.batch_size]
+                    processed += self._process_batch(batch, apentry_of, indexed, run_id, report, bar, on_case)
+            finally:
+                bar.close()
+            if case_coos is None:
+                seen = set(order)
+                stale = [c for c in set(known_state) | {k.split("::", 1)[1] for k in indexed}
+                         if c not in seen]
+                to_check = [c for c in stale if truncated and
+                            (known_state.get(c, (None, None, None))[1] in truncated
+                             or known_state.get(c, (None, None, None))[1] is None)]
+                check_set = set(to_check)
+                for coo in sorted(c for c in stale if c not in check_set):
+                    self._remove(coo, indexed, report)
+                if to_check:
+                    # beyond the search limit: read each known case directly instead of removing it
+                    for i in range(0, len(to_check), self.batch_size):
+                        batch = sorted(to_check)[i:i + self.batch_size]
+                        self._process_batch(batch, {c: known_state[c][1] for c in batch if c in known_state},
+                                            indexed, run_id, report, None, on_case)
+            report.complete = True
+            self.state.finish_run(run_id, "done")
+        except _Abort as ab:
+            if ab.during_search:
+                head = f"Abgleich mit der E-Akte abgebrochen: Die Aktensuche ist fehlgeschlagen (Aktenplaneintrag {ab.coo})."
+            else:
+                where = f" (zuletzt bei {ab.coo})" if ab.coo else ""
+                head = f"Abgleich mit der E-Akte abgebrochen nach {processed} von {total} Akten{where}."
+            report.error = (
+                f"{head} Ursache: {ab.exc.message} Bereits übernommene Akten bleiben im Index, es wurde nichts "
+                "entfernt; der nächste Lauf setzt an dieser Stelle fort.")
+            log.warning("case sync run %d aborted after %d/%d cases at %s: %s", run_id, processed, total,
+                        ab.coo or "-", type(ab.exc).__name__)
+            self.state.finish_run(run_id, "failed", type(ab.exc).__name__)
+        except BaseException:
+            self.state.finish_run(run_id, "failed", "interrupted")
+            raise
+        report.seconds = time.monotonic() - t0
+        log.info("case sync run %d: added=%d updated=%d unchanged=%d removed=%d vanished=%d in %.1f s",
+                 run_id, report.added, report.updated, report.unchanged, report.removed, report.vanished,
+                 report.seconds)
+        return report
+
+    def close(self) -> None:
+        self.state.close()
+
+    # -- enumeration --------------------------------------------------------------------------
+    def _enumerate(self, report: SyncReport) -> tuple[list[str], dict[str, str], set[str]]:
+        order: list[str] = []
+        apentry_of: dict[str, str] = {}
+        truncated: set[str] = set()
+        names = {p.apentry_coo: p.name for p in PROCEDURE_TYPES}
+        for ap in self.apentries:
+            try:
+                refs = self.connector.search_cases(apentry=ap)
+            except ConnectorError as exc:
+                raise _Abort(exc, ap, during_search=True) from exc
+            if len(refs) >= SEARCH_LIMIT:
+                truncated.add(ap)
+                label = names.get(ap, ap)
+                report.truncated.append(label)
+                report.warnings.append(
+                    f"Die Suche nach Akten im Aktenplaneintrag {label} hat die Obergrenze der E-Akte "
+                    f"({SEARCH_LIMIT} Treffer) erreicht; weitere Akten wurden nicht gefunden. Bereits "
+                    "indexierte Akten dieses Eintrags werden einzeln geprüft statt entfernt.")
+                log.warning("case search for apentry %s hit the limit of %d", ap, SEARCH_LIMIT)
+            for ref in refs:
+                if ref.coo not in apentry_of:
+                    apentry_of[ref.coo] = ap
+                    order.append(ref.coo)
+        return order, apentry_of, truncated
+
+    # -- reading ------------------------------------------------------------------------------
+    def _read(self, coo: str) -> _Fetched:
+        try:
+            case = self.connector.get_case(coo)
+        except NotFound:
+            return _Fetched(coo, None)
+        out = _Fetched(coo, case)
+        for ref in case.procedures:
+            try:
+                proc = self.connector.get_procedure(ref.coo)
+                docs = self.connector.list_documents(ref.coo)
+            except NotFound:
+                continue  # cancelled in between: not part of the case any more
+            out.procedures.append(proc)
+            out.documents[proc.coo] = docs
+        return out
+
+    def _process_batch(self, batch: list[str], apentry_of: dict[str, str | None],
+                       indexed: dict[str, FileRecord], run_id: int, report: SyncReport,
+                       bar: Progress | None, on_case: Callable[[str], None] | None) -> int:
+        """Read, build and write one batch; returns the number of cases handled."""
+        results: list[_Fetched] = []
+        failure: _Abort | None = None
+        if self.workers == 1 or len(batch) == 1:
+            for coo in batch:
+                try:
+                    results.append(self._read(coo))
+                except ConnectorError as exc:
+                    failure = _Abort(exc, coo)
+                    break
+        else:
+            with ThreadPoolExecutor(max_workers=min(self.workers, len(batch))) as pool:
+                futures = [(coo, pool.submit(self._read, coo)) for coo in batch]
+                for coo, fut in futures:
+                    try:
+                        res = fut.result()
+                    except ConnectorError as exc:
+                        if failure is None:
+                            failure = _Abort(exc, coo)
+                        continue
+                    if failure is None:  # keep results up to the first failure, in order
+                        results.append(res)
+        to_write: list[tuple[CaseRecord, str | None]] = []
+        unchanged: list[str] = []
+        for res in results:
+            key = file_key(res.coo)
+            if res.case is None:
+                report.vanished += 1
+                if key in indexed or res.coo in self._state_coos():
+                    self._remove(res.coo, indexed, report)
+            else:
+                record = self.builder.build(res.case, res.procedures, res.documents)
+                prev = indexed.get(key)
+                if prev is not None and prev.digest == record.digest() and prev.chunk_ids:
+                    unchanged.append(res.coo)
+                    report.unchanged += 1
+                else:
+                    to_write.append((record, apentry_of.get(res.coo) or res.case.apentry or None))
+            if bar is not None:
+                bar.step(res.coo)
+            if on_case:
+                on_case(res.coo)
+        if to_write:
+            self._write(to_write, indexed, run_id, report)
+        if unchanged:
+            self.state.upsert((c, apentry_of.get(c), indexed[file_key(c)].digest, run_id) for c in unchanged)
+        if failure is not None:
+            raise failure
+        return len(results)
+
+    def _state_coos(self) -> set[str]:
+        return set(self.state.cases())
+
+    # -- writing ------------------------------------------------------------------------------
+    def _chunk(self, record: CaseRecord) -> tuple[Chunk, str]:
+        text = record.text()
+        digest = record.digest()
+        chunk_id = hashlib.sha1(f"{record.source}\x1f{digest}".encode()).hexdigest()
+        chunk = Chunk(chunk_id, record.source, record.title, record.section, (record.section,), None, text, 0,
+                      record.department, DOC_TYPE, digest)
+        return chunk, chunk_terms(chunk, None)
+
+    def _write(self, items: list[tuple[CaseRecord, str | None]], indexed: dict[str, FileRecord], run_id: int,
+               report: SyncReport) -> None:
+        kb = self.kb
+        built = [(rec, ap, *self._chunk(rec)) for rec, ap in items]
+        chunks = [c for _, _, c, _ in built]
+        known = kb.vectors.existing_embeddings([c.chunk_id for c in chunks])
+        todo = [c for c in chunks if c.chunk_id not in known]
+        if todo:
+            fresh = kb.embedder.embed_documents([embed_text(c.title, c.section, c.text) for c in todo])
+            known.update({c.chunk_id: v for c, v in zip(todo, fresh)})
+        old_ids: list[str] = []
+        for rec, _, _, _ in built:
+            prev = indexed.get(file_key(rec.coo))
+            if prev is not None:
+                old_ids.extend(prev.chunk_ids)
+        new_ids = [c.chunk_id for c in chunks]
+        pid = kb.catalog.begin_change(old_ids + new_ids)
+        kb.vectors.upsert(new_ids, [known[i] for i in new_ids],
+                          [{"department": c.department, "doc_type": c.doc_type, "source": c.source} for c in chunks])
+        for rec, _, chunk, terms in built:
+            key = file_key(rec.coo)
+            kb.catalog.replace_file(file_key=key, root=ROOT, source=chunk.source, digest=chunk.content_hash,
+                                    title=chunk.title, department=chunk.department, doc_type=DOC_TYPE,
+                                    chunks=[chunk], terms=[terms])
+            if key in indexed:
+                report.updated += 1
+            else:
+                report.added += 1
+            indexed[key] = FileRecord(key, ROOT, chunk.source, chunk.content_hash, (chunk.chunk_id,))
+        new_set = set(new_ids)
+        kb.vectors.delete([i for i in dict.fromkeys(old_ids) if i not in new_set])
+        kb.catalog.end_change(pid)
+        self.state.upsert((rec.coo, ap, rec.digest(), run_id) for rec, ap, _, _ in built)
+        report.chunks_written += len(chunks)
+        log.debug("case sync: wrote %d case records", len(chunks))
+
+    def _remove(self, coo: str, indexed: dict[str, FileRecord], report: SyncReport) -> None:
+        key = file_key(coo)
+        rec = indexed.pop(key, None)
+        ids = list(rec.chunk_ids) if rec else self.kb.catalog.file_chunk_ids(key)
+        pid = self.kb.catalog.begin_change(ids)
+        self.kb.catalog.remove_file(key)
+        self.kb.vectors.delete(ids)
+        self.kb.catalog.end_change(pid)
+        self.state.delete(coo)
+        report.removed += 1
+        log.info("case %s removed from the index (no longer in the e-file)", coo)
+
+
+def run_sync(kb, efile_cfg, progress: bool = False) -> SyncReport:
+    """Body of ``lotse sync-cases``: sync all cases of the configured e-file into ``kb``."""
+    from connectors.efile.registry import build_connector
+
+    try:
+        connector = build_connector(efile_cfg)
+    except ValueError as exc:
+        return SyncReport(error=str(exc))
+    if connector is None:
+        return SyncReport(error="Die E-Akte ist nicht angebunden (efile.kind = \"none\"); es wurde nichts abgeglichen.")
+    sync = CaseSync(kb, connector)
+    try:
+        return sync.sync(progress=progress)
+    finally:
+        sync.close()
+        connector.close()
+
+
+__all__ = ["CaseSync", "CaseState", "SyncReport", "run_sync", "file_key", "ROOT", "DOC_TYPE", "SEARCH_LIMIT"]

@@ -1,0 +1,136 @@
+"""``lotse letter ...``: list templates, draft a letter for an e-file case into a DOCX.
+
+    lotse letter templates [--json]
+    lotse letter draft --case S-III-WG/2026/001234 --template anforderung_unterlagen --out brief.docx \
+                       [--field frist=30.04.2026 --field unterlagen="Mietvertrag\\nLohnabrechnung"]
+
+The e-file is configured by ``LOTSE_EFILE_URL``, ``LOTSE_EFILE_USER``, ``LOTSE_EFILE_PASSWORD``
+(see :func:`efile_config_from_env`; the lead moves this into the settings later).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def efile_config_from_env(environ: dict[str, str] | None = None):
+    """EFileConfig from LOTSE_EFILE_URL / _USER / _PASSWORD (+ optional _USERLOGIN, _TIMEOUT_S);
+    ``kind="none"`` when no URL is set."""
+    from connectors.efile.config import EFileConfig
+
+    env = os.environ if environ is None else environ
+    url = (env.get("LOTSE_EFILE_URL") or "").strip()
+    if not url:
+        return EFileConfig(kind="none")
+    kw = {"kind": "eakte_rest", "url": url, "user": env.get("LOTSE_EFILE_USER", ""),
+          "password": env.get("LOTSE_EFILE_PASSWORD", "")}
+    if env.get("LOTSE_EFILE_USERLOGIN"):
+        kw["userlogin"] = env["LOTSE_EFILE_USERLOGIN"]
+    if env.get("LOTSE_EFILE_TIMEOUT_S"):
+        kw["timeout_s"] = float(env["LOTSE_EFILE_TIMEOUT_S"])
+    return EFileConfig(**kw)
+
+
+def _parse_fields(items: list[str] | None) -> dict[str, object]:
+    fields: dict[str, object] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise SystemExit(f"Ungültige Feldangabe '{item}': erwartet name=wert")
+        name, value = name.strip(), value.replace("\\n", "\n")
+        if value.startswith("{") or value.startswith("["):
+            try:
+                fields[name] = json.loads(value)
+                continue
+            except ValueError:
+                pass
+        fields[name] = value
+    return fields
+
+
+def _templates_registry():
+    from assistant.letters import TemplateRegistry
+
+    return TemplateRegistry()
+
+
+def cmd_letter_templates(args, settings) -> int:
+    listing = _templates_registry().listing()
+    if args.json:
+        print(json.dumps(listing, ensure_ascii=False, indent=2))
+        return 1 if any(p["severity"] == "fehler" for p in listing["problems"]) else 0
+    for t in listing["templates"]:
+        flags = " [Vier-Augen]" if t["four_eyes"] else ""
+        print(f"{t['name']:<24} {t['title']}{flags}")
+        print(f"{'':<24} Verfahren: {', '.join(t['case_types'])}")
+    errors = [p for p in listing["problems"] if p["severity"] == "fehler"]
+    for p in listing["problems"]:
+        label = "FEHLER" if p["severity"] == "fehler" else "Hinweis"
+        print(f"{label} {p['template']} ({p['file']}): {p['message']}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def cmd_letter_draft(args, settings) -> int:
+    from assistant.letters import LetterService
+    from connectors.efile.registry import build_connector
+
+    from .factory import build_knowledge_base
+
+    cfg = efile_config_from_env()
+    efile = build_connector(cfg)
+    if efile is None:
+        print("Fehler: Keine E-Akte konfiguriert (LOTSE_EFILE_URL, LOTSE_EFILE_USER, LOTSE_EFILE_PASSWORD).",
+              file=sys.stderr)
+        return 2
+    kb = None
+    if not args.no_proposals:
+        kb = build_knowledge_base(settings)
+        kb.ensure_demo_corpus(progress=False)
+    letters_cfg = getattr(settings, "letters", None)
+    principal = settings.default_principal()
+    try:
+        service = LetterService(settings.db_url(), efile, kb, letters_cfg)
+        view = service.create_draft(principal, args.case, args.template, _parse_fields(args.field) or None)
+        data = service.render_docx(view["id"], principal)
+    finally:
+        efile.close()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    if args.json:
+        print(json.dumps({"id": view["id"], "out": str(out), "version": view["version"], "state": view["state"],
+                          "missing": view["missing"], "open_proposals": view["open_proposals"]},
+                         ensure_ascii=False, indent=2))
+        return 0
+    print(f"Entwurf {view['id']} ({view['title']}, Version {view['version']}) gespeichert: {out}")
+    if view["open_proposals"]:
+        print("Textvorschläge (bitte prüfen): " + ", ".join(view["open_proposals"]))
+        for name in view["open_proposals"]:
+            for s in view["proposals"][name].get("sources", []):
+                page = f", S. {s['page']}" if s.get("page") else ""
+                print(f"  {name}: {s['title']} – {s['section']}{page} ({s['source']})")
+    if view["missing"]:
+        print("Noch auszufüllen: " + ", ".join(view["missing"]))
+    return 0
+
+
+def register(sub) -> None:
+    pl = sub.add_parser("letter", help="Routineschreiben: Vorlagen, Entwürfe")
+    lsub = pl.add_subparsers(dest="letter_command", required=True)
+
+    pt = lsub.add_parser("templates", help="Vorlagen und Vorlagenprobleme anzeigen")
+    pt.add_argument("--json", action="store_true", help="JSON-Ausgabe")
+    pt.set_defaults(func=cmd_letter_templates)
+
+    pd = lsub.add_parser("draft", help="Entwurf aus einer Akte als DOCX erstellen")
+    pd.add_argument("--case", required=True, help="Aktenzeichen, z. B. S-III-WG/2026/001234")
+    pd.add_argument("--template", required=True, help="Name der Vorlage (lotse letter templates)")
+    pd.add_argument("--out", required=True, help="Ziel-Datei (.docx)")
+    pd.add_argument("--field", action="append", metavar="NAME=WERT",
+                    help="Feldwert setzen (mehrfach; \\n trennt Zeilen, JSON für Listen/Adressen)")
+    pd.add_argument("--no-proposals", action="store_true", help="ohne Textvorschläge aus der Wissensbasis")
+    pd.add_argument("--json", action="store_true", help="Ergebnis als JSON")
+    pd.set_defaults(func=cmd_letter_draft)

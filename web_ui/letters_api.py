@@ -1,0 +1,195 @@
+"""REST endpoints of the routine-letter workflow under ``/api/letters`` (OpenAPI tag "Schreiben").
+
+The app includes it with::
+
+    from web_ui.letters_api import letters_router
+    app.include_router(letters_router(get_letter_service, get_principal))
+
+``get_service`` returns an :class:`assistant.letters.LetterService`; ``get_principal`` the acting
+:class:`assistant.Principal` (both are used as FastAPI dependencies). Errors come back as
+``{"detail": "<German message>"}`` with 404 (unknown), 409 (stale version / wrong state),
+403 (four eyes), 422 (invalid or incomplete), 501 (not available), 502 (e-file refused),
+503 (e-file unreachable).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from pydantic import BaseModel, Field
+
+from assistant import Principal
+from assistant.letters import LetterError, LetterService
+from connectors.errors import ConnectorError, NotFound, SourceUnavailable
+
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+class DraftRequest(BaseModel):
+    aktenzeichen: str = Field(..., min_length=3, max_length=100, description="Aktenzeichen der Akte, "
+                              "z. B. S-III-WG/2026/001234")
+    template: str = Field(..., min_length=1, max_length=100, description="Name der Vorlage (siehe /templates)")
+    fields: dict[str, Any] | None = Field(None, description="Optionale Feldwerte, die den Vorschlag überschreiben")
+
+
+class SaveRequest(BaseModel):
+    fields: dict[str, Any] = Field(..., description="Geänderte Felder (nicht genannte bleiben unverändert)")
+    expected_version: int = Field(..., ge=1, description="Version, auf der die Bearbeitung beruht "
+                                  "(optimistisches Sperren: veraltet -> 409)")
+
+
+class AcceptRequest(BaseModel):
+    expected_version: int = Field(..., ge=1)
+    value: Any = Field(None, description="Geänderter Text; leer: Vorschlag unverändert übernehmen")
+
+
+class TransitionRequest(BaseModel):
+    expected_version: int | None = Field(None, ge=1, description="Version, die geprüft wurde (empfohlen)")
+    comment: str | None = Field(None, max_length=4000, description="Kommentar (bei Rückgabe Pflicht)")
+
+
+class CommentRequest(BaseModel):
+    text: str = Field(..., min_length=1, max_length=4000)
+
+
+class PlainLanguageRequest(BaseModel):
+    field: str = Field(..., min_length=1, max_length=100)
+
+
+class TemplateListing(BaseModel):
+    templates: list[dict[str, Any]] = Field(description="Nutzbare Vorlagen mit Feldern")
+    problems: list[dict[str, Any]] = Field(description="Fehlerhafte Vorlagen und Hinweise (deutsche Meldungen)")
+
+
+def _http(exc: Exception) -> HTTPException:
+    if isinstance(exc, LetterError):
+        return HTTPException(status_code=getattr(exc, "status_code", 400), detail=exc.message)
+    if isinstance(exc, NotFound):
+        return HTTPException(status_code=404, detail=exc.message)
+    if isinstance(exc, SourceUnavailable):
+        return HTTPException(status_code=503, detail=exc.message)
+    if isinstance(exc, ConnectorError):
+        return HTTPException(status_code=502, detail=exc.message)
+    raise exc
+
+
+def letters_router(get_service: Callable[[], LetterService], get_principal: Callable[[], Principal]) -> APIRouter:
+    router = APIRouter(prefix="/api/letters", tags=["Schreiben"])
+
+    def call(fn, *args, **kw):
+        try:
+            return fn(*args, **kw)
+        except (LetterError, ConnectorError) as exc:
+            raise _http(exc) from exc
+
+    @router.get("/templates", response_model=TemplateListing, summary="Vorlagen auflisten (mit Problemen)")
+    def templates(service: LetterService = Depends(get_service)):
+        return service.template_listing()
+
+    @router.get("", summary="Schreiben auflisten",
+                description="Filter: Zustand (draft, submitted, returned, approved, to_be_filed, filed), "
+                "Aktenzeichen, nur eigene.")
+    def list_letters(state: str | None = Query(None), aktenzeichen: str | None = Query(None),
+                     mine: bool = Query(False), service: LetterService = Depends(get_service),
+                     principal: Principal = Depends(get_principal)):
+        return service.list_letters(principal, state=state, aktenzeichen=aktenzeichen, mine=mine)
+
+    @router.get("/review-queue", summary="Prüfkorb: eingereichte Schreiben",
+                description="Älteste zuerst; `may_approve` ist bei eigenen Vier-Augen-Schreiben false.")
+    def review_queue(service: LetterService = Depends(get_service), principal: Principal = Depends(get_principal)):
+        return service.review_queue(principal)
+
+    @router.post("", status_code=201, summary="Entwurf aus einer Akte erstellen",
+                 description="Liest die Akte live aus der E-Akte, füllt Empfänger, Aktenzeichen, Fristen und "
+                 "Textvorschläge (proposal: true) vor.")
+    def create(req: DraftRequest, service: LetterService = Depends(get_service),
+               principal: Principal = Depends(get_principal)):
+        return call(service.create_draft, principal, req.aktenzeichen, req.template, req.fields)
+
+    @router.get("/{letter_id}", summary="Schreiben mit aktuellen Feldwerten, Vorschlägen und Kommentaren")
+    def get(letter_id: str, service: LetterService = Depends(get_service),
+            principal: Principal = Depends(get_principal)):
+        return call(service.get, principal, letter_id)
+
+    @router.put("/{letter_id}", summary="Felder speichern (neue Version)",
+                responses={409: {"description": "Veraltete Version: Ihre Änderungen wurden im Verlauf "
+                                 "gespeichert, aber nicht übernommen."}})
+    def save(letter_id: str, req: SaveRequest, service: LetterService = Depends(get_service),
+             principal: Principal = Depends(get_principal)):
+        return call(service.save, principal, letter_id, req.fields, req.expected_version)
+
+    @router.post("/{letter_id}/proposals/{field}/accept", summary="Textvorschlag übernehmen (ggf. geändert)")
+    def accept(letter_id: str, field: str, req: AcceptRequest, service: LetterService = Depends(get_service),
+               principal: Principal = Depends(get_principal)):
+        return call(service.accept_proposal, principal, letter_id, field, req.expected_version, req.value)
+
+    @router.post("/{letter_id}/submit", summary="Zur Prüfung einreichen")
+    def submit(letter_id: str, req: TransitionRequest | None = None, service: LetterService = Depends(get_service),
+               principal: Principal = Depends(get_principal)):
+        return call(service.submit, principal, letter_id, req.expected_version if req else None)
+
+    @router.post("/{letter_id}/approve", summary="Freigeben (Vier-Augen-Prinzip laut Vorlage)",
+                 responses={403: {"description": "Verfasser/in darf ein Vier-Augen-Schreiben nicht freigeben"}})
+    def approve(letter_id: str, req: TransitionRequest | None = None, service: LetterService = Depends(get_service),
+                principal: Principal = Depends(get_principal)):
+        return call(service.approve, principal, letter_id, req.expected_version if req else None,
+                    req.comment if req else None)
+
+    @router.post("/{letter_id}/return", summary="Mit Kommentar zurückgeben")
+    def return_(letter_id: str, req: TransitionRequest, service: LetterService = Depends(get_service),
+                principal: Principal = Depends(get_principal)):
+        return call(service.return_with_comment, principal, letter_id, req.comment or "", req.expected_version)
+
+    @router.post("/{letter_id}/comments", summary="Kommentar hinzufügen")
+    def comment(letter_id: str, req: CommentRequest, service: LetterService = Depends(get_service),
+                principal: Principal = Depends(get_principal)):
+        return call(service.add_comment, principal, letter_id, req.text)
+
+    @router.post("/{letter_id}/file", summary="In der E-Akte ablegen (idempotent)",
+                 description="Ist die E-Akte nicht erreichbar, wartet das Schreiben im Zustand to_be_filed "
+                 "und wird später automatisch abgelegt.")
+    def file(letter_id: str, service: LetterService = Depends(get_service),
+             principal: Principal = Depends(get_principal)):
+        return call(service.file, principal, letter_id)
+
+    @router.post("/retry-filing", summary="Wartende Ablagen erneut versuchen")
+    def retry(service: LetterService = Depends(get_service), principal: Principal = Depends(get_principal)):
+        return call(service.retry_pending, principal)
+
+    @router.get("/{letter_id}/versions", summary="Versionsverlauf (jede Bearbeitung, auch nicht übernommene)")
+    def versions(letter_id: str, service: LetterService = Depends(get_service),
+                 principal: Principal = Depends(get_principal)):
+        return call(service.versions, principal, letter_id)
+
+    @router.post("/{letter_id}/plain-language", summary="Vorschlag in einfacher Sprache (nur mit Sprachmodell)")
+    def plain(letter_id: str, req: PlainLanguageRequest, service: LetterService = Depends(get_service),
+              principal: Principal = Depends(get_principal)):
+        return call(service.plain_language, principal, letter_id, req.field)
+
+    @router.get("/{letter_id}/docx", summary="Als Word-Dokument herunterladen",
+                response_class=Response, responses={200: {"content": {DOCX_MIME: {}}}})
+    def docx(letter_id: str, service: LetterService = Depends(get_service),
+             principal: Principal = Depends(get_principal)):
+        view = call(service.get, principal, letter_id)
+        data = call(service.render_docx, letter_id, principal)
+        return _download(data, service.file_name(view), DOCX_MIME)
+
+    @router.get("/{letter_id}/pdf", summary="Als PDF herunterladen (nur mit LibreOffice)",
+                response_class=Response, responses={200: {"content": {"application/pdf": {}}},
+                                                    501: {"description": "PDF nicht verfügbar"}})
+    def pdf(letter_id: str, service: LetterService = Depends(get_service),
+            principal: Principal = Depends(get_principal)):
+        view = call(service.get, principal, letter_id)
+        data = call(service.render_pdf, letter_id, principal)
+        return _download(data, service.file_name(view, "pdf"), "application/pdf")
+
+    return router
+
+
+def _download(data: bytes, name: str, mime: str) -> Response:
+    return Response(content=data, media_type=mime,
+                    headers={"Content-Disposition": f"attachment; filename=\"{name}\"; "
+                             f"filename*=UTF-8''{quote(name)}"})
