@@ -24,9 +24,11 @@ from _common import LAW_CORPUS, ROOT
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", type=Path, default=LAW_CORPUS)
+    ap.add_argument("--embedder", default="transformer", choices=["transformer", "static"])
     args = ap.parse_args()
     data = Path(tempfile.mkdtemp(prefix="lotse-bench-index-"))
-    env = {**os.environ, "LOTSE_DATA_DIR": str(data), "LOTSE_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "LOTSE_DATA_DIR": str(data), "LOTSE_LOG_LEVEL": "WARNING",
+           "LOTSE_INDEX__EMBEDDER": args.embedder}
     lotse = [str(Path(sys.executable).parent / "lotse")]
     code = (
         "import json, resource, time, sys\n"
@@ -42,6 +44,7 @@ def main() -> None:
     t = time.perf_counter()
     subprocess.run(lotse + ["index", str(args.corpus)], env=env, capture_output=True, check=True)
     rerun = time.perf_counter() - t
+    print(f"embedder: {args.embedder}")
     print(f"corpus: {args.corpus} ({first['files']} files, {first['chunks']} chunks), {os.cpu_count()} cores")
     print(f"first run (model already loaded): {first['seconds']:.1f} s = {first['chunks'] / first['seconds']:.0f} chunks/s, "
           f"peak RSS {first['peak_rss_mb']:.0f} MB")

