@@ -285,7 +285,8 @@ class CaseSync:
             self.state.finish_run(run_id, "done")
         except _Abort as ab:
             if ab.during_search:
-                head = f"Abgleich mit der E-Akte abgebrochen: Die Aktensuche ist fehlgeschlagen (Aktenplaneintrag {ab.coo})."
+                head = ("Abgleich mit der E-Akte abgebrochen: Die Aktensuche ist fehlgeschlagen "
+                        f"(Aktenplaneintrag {ab.coo}).")
             else:
                 where = f" (zuletzt bei {ab.coo})" if ab.coo else ""
                 head = f"Abgleich mit der E-Akte abgebrochen nach {processed} von {total} Akten{where}."
@@ -317,7 +318,7 @@ class CaseSync:
             try:
                 refs = self.connector.search_cases(apentry=ap)
             except ConnectorError as exc:
-                raise _Abort(exc, ap, during_search=True) from exc
+                raise _Abort(exc, names.get(ap, ap), during_search=True) from exc
             if len(refs) >= SEARCH_LIMIT:
                 truncated.add(ap)
                 label = names.get(ap, ap)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .loaders.base import Block
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[A-ZÄÖÜ(§„\"])")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ(§„\"])")
 # abbreviations of German legal/administrative text after which a period does not end a sentence
 _ABBREV = re.compile(
     r"(?:\b(?:Abs|Nr|Art|Ziff|Buchst|lit|vgl|bzw|ggf|gem|ca|usw|etc|Str|Tel|bspw|evtl|inkl|zzgl|max|min|"

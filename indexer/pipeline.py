@@ -22,7 +22,7 @@ from .loaders import SUPPORTED_SUFFIXES, load
 log = logging.getLogger(__name__)
 
 # Bump when loaders, chunking or analysis change in a way that changes chunks or terms.
-PIPELINE_VERSION = "6"
+PIPELINE_VERSION = "7"
 
 
 @dataclass

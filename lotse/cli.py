@@ -148,11 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _register_extra(sub) -> None:
     """Commands of later layers (ask, serve, ...) register here when present."""
-    try:
-        from .commands import register
-    except ImportError:
-        return
+    from .commands import register
+    from .letter_commands import register as register_letters
+
     register(sub)
+    register_letters(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

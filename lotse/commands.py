@@ -41,12 +41,27 @@ def cmd_serve(args, settings) -> int:
 
     from web_ui.app import create_app
 
-    from .factory import build_assistant
+    from .factory import build_assistant, build_letter_service
 
     assistant = build_assistant(settings, progress=True)  # indexes the demo corpus on first start
-    app = create_app(settings, assistant)
+    app = create_app(settings, assistant, letters=build_letter_service(settings, assistant.kb))
     uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
     return 0
+
+
+def cmd_sync_cases(args, settings) -> int:
+    from indexer.cases import run_sync
+
+    from .factory import build_knowledge_base
+
+    kb = build_knowledge_base(settings)
+    kb.ensure_demo_corpus(progress=not args.json)  # policy corpus first, so a case-only index never blocks it
+    report = run_sync(kb, settings.efile_config(), progress=not args.json)
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        print(report.summary())
+    return 0 if report.ok else 1
 
 
 def cmd_efile_double(args, settings) -> int:
@@ -66,6 +81,10 @@ def register(sub) -> None:
     pv.add_argument("--host")
     pv.add_argument("--port", type=int)
     pv.set_defaults(func=cmd_serve)
+
+    pc = sub.add_parser("sync-cases", help="Aktenmetadaten aus der E-Akte abgleichen (ohne personenbezogene Daten)")
+    pc.add_argument("--json", action="store_true", help="Bericht als JSON")
+    pc.set_defaults(func=cmd_sync_cases)
 
     pe = sub.add_parser("efile-double", help="E-Akte-Testdouble starten", add_help=False)
     pe.add_argument("rest", nargs="*")

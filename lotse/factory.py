@@ -22,3 +22,11 @@ def build_assistant(settings: Settings, kb=None, *, ensure_corpus: bool = True, 
     if ensure_corpus:
         kb.ensure_demo_corpus(progress=progress)
     return Assistant(settings.assistant, settings.llm, kb, settings.db_url())
+
+
+def build_letter_service(settings: Settings, kb):
+    """Letters need the e-file connector (None when LOTSE_EFILE_URL is unset) and the knowledge base."""
+    from assistant.letters.workflow import LetterService
+    from connectors.efile.registry import build_connector
+
+    return LetterService(settings.db_url(), build_connector(settings.efile_config()), kb, settings.letters)

@@ -4,34 +4,14 @@
     lotse letter draft --case S-III-WG/2026/001234 --template anforderung_unterlagen --out brief.docx \
                        [--field frist=30.04.2026 --field unterlagen="Mietvertrag\\nLohnabrechnung"]
 
-The e-file is configured by ``LOTSE_EFILE_URL``, ``LOTSE_EFILE_USER``, ``LOTSE_EFILE_PASSWORD``
-(see :func:`efile_config_from_env`; the lead moves this into the settings later).
+The e-file is configured by ``LOTSE_EFILE_URL``, ``LOTSE_EFILE_USER``, ``LOTSE_EFILE_PASSWORD``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
-
-
-def efile_config_from_env(environ: dict[str, str] | None = None):
-    """EFileConfig from LOTSE_EFILE_URL / _USER / _PASSWORD (+ optional _USERLOGIN, _TIMEOUT_S);
-    ``kind="none"`` when no URL is set."""
-    from connectors.efile.config import EFileConfig
-
-    env = os.environ if environ is None else environ
-    url = (env.get("LOTSE_EFILE_URL") or "").strip()
-    if not url:
-        return EFileConfig(kind="none")
-    kw = {"kind": "eakte_rest", "url": url, "user": env.get("LOTSE_EFILE_USER", ""),
-          "password": env.get("LOTSE_EFILE_PASSWORD", "")}
-    if env.get("LOTSE_EFILE_USERLOGIN"):
-        kw["userlogin"] = env["LOTSE_EFILE_USERLOGIN"]
-    if env.get("LOTSE_EFILE_TIMEOUT_S"):
-        kw["timeout_s"] = float(env["LOTSE_EFILE_TIMEOUT_S"])
-    return EFileConfig(**kw)
 
 
 def _parse_fields(items: list[str] | None) -> dict[str, object]:
@@ -79,7 +59,7 @@ def cmd_letter_draft(args, settings) -> int:
 
     from .factory import build_knowledge_base
 
-    cfg = efile_config_from_env()
+    cfg = settings.efile_config()
     efile = build_connector(cfg)
     if efile is None:
         print("Fehler: Keine E-Akte konfiguriert (LOTSE_EFILE_URL, LOTSE_EFILE_USER, LOTSE_EFILE_PASSWORD).",

@@ -9,10 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assistant import AssistantConfig, ExtractiveConfig, LLMConfig, Principal
+from assistant.letters.config import LetterConfig
+from connectors.efile.config import EFileConfig
 from indexer import IndexConfig
 
 
@@ -41,6 +43,13 @@ class Settings(BaseSettings):
                                      "the data directory. PostgreSQL: postgresql+psycopg://user:pw@host/db")
     default_user: str = Field("lokal", description="User id of the single-user mode and the CLI")
     default_user_name: str = Field("Lokale Sachbearbeitung", description="Display name of the default user")
+    efile_url: str | None = Field(None, description="Root URL of the e-file REST interface (EAI); unset: no e-file")
+    efile_user: str = Field("", description="Technical user of the e-file interface")
+    efile_password: SecretStr = Field(SecretStr(""), description="Password of the technical user")
+    efile_userlogin: str = Field("lotse", description="Acting user sent in the 'userlogin' header")
+    efile_joboe: str | None = Field(None, description="COO address of the user's OE ('joboe' header)")
+    efile_timeout_s: float = Field(10.0, gt=0, description="Seconds per e-file request")
+    letters: LetterConfig = Field(default_factory=LetterConfig, description="Letter templates and letterheads")
     host: str = Field("127.0.0.1", description="Address `lotse serve` listens on")
     port: int = Field(8765, ge=1, le=65535, description="Port `lotse serve` listens on")
 
@@ -49,6 +58,13 @@ class Settings(BaseSettings):
             return self.database_url
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{self.data_dir / 'lotse.db'}"
+
+    def efile_config(self) -> EFileConfig:
+        if not self.efile_url:
+            return EFileConfig(kind="none")
+        return EFileConfig(kind="eakte_rest", url=self.efile_url, user=self.efile_user,
+                           password=self.efile_password, userlogin=self.efile_userlogin, joboe=self.efile_joboe,
+                           timeout_s=self.efile_timeout_s)
 
     def default_principal(self) -> Principal:
         return Principal(self.default_user, self.default_user_name,

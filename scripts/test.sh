@@ -17,7 +17,8 @@ if [ -n "$model" ]; then
   llm_pid=$!
   trap '[ -n "$llm_pid" ] && kill "$llm_pid" 2>/dev/null || true' EXIT
   for _ in $(seq 1 120); do
-    if curl -fsS "http://127.0.0.1:$llm_port/v1/models" >/dev/null 2>&1; then break; fi
+    if .venv/bin/python -c "import httpx,sys; httpx.get(sys.argv[1], timeout=2).raise_for_status()" \
+         "http://127.0.0.1:$llm_port/v1/models" >/dev/null 2>&1; then break; fi
     sleep 1
   done
   export LOTSE_TEST_LLM_URL="http://127.0.0.1:$llm_port/v1"

@@ -48,7 +48,7 @@ class AnswerResponse(BaseModel):
     suggestions: list[dict] | None = None
 
 
-def create_app(settings, assistant: Assistant | None = None, assistant_factory=None) -> FastAPI:
+def create_app(settings, assistant: Assistant | None = None, assistant_factory=None, letters=None) -> FastAPI:
     """Build the app around an assistant, or a factory that builds it on first use (``lotse serve``)."""
     app = FastAPI(title="Lotse API", version="0.1.0",
                   description="Antworten mit Quellen aus den freigegebenen Dokumenten des Sozialreferats.")
@@ -200,6 +200,11 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
         except WebSocketDisconnect:
             if running["cancel"] is not None:
                 running["cancel"].set()
+
+    if letters is not None:
+        from .letters_api import letters_router
+
+        app.include_router(letters_router(lambda: letters, get_principal))
 
     @app.get("/", include_in_schema=False)
     def index_page():

@@ -85,6 +85,8 @@ class LetterConfig(BaseModel):
     proposal_passages: int = Field(5, ge=1, le=20, description="Passages searched per proposal")
     proposal_max_sentences: int = Field(4, ge=1, le=12, description="Sentences in a text proposal")
     proposal_max_items: int = Field(6, ge=1, le=20, description="Items in a list proposal")
+    proposal_cache_s: float = Field(300.0, ge=0, description="Seconds search results for a proposal query are "
+                                    "reused (the query holds no case data); 0 switches the cache off")
 
     def behoerde_for(self, case_type: str | None) -> BehoerdeConfig:
         return self.behoerden.get(case_type or "", self.behoerde)

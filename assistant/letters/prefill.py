@@ -16,6 +16,8 @@ import json
 import logging
 import math
 import re
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -176,6 +178,30 @@ class ProposalBuilder:
 
     def __init__(self, kb, cfg: LetterConfig):
         self.kb, self.cfg = kb, cfg
+        self._cache: dict[tuple, tuple[float, list]] = {}
+        self._lock = threading.Lock()
+
+    def _search(self, query: str, departments: list[str] | None) -> list:
+        """Knowledge-base search, reused for ``proposal_cache_s`` (queries carry no personal data)."""
+        key = (query, tuple(departments) if departments is not None else None)
+        now = time.monotonic()
+        ttl = self.cfg.proposal_cache_s
+        if ttl > 0:
+            with self._lock:
+                hit = self._cache.get(key)
+                if hit and now - hit[0] < ttl:
+                    return hit[1]
+        hits = self.kb.search(query, self.cfg.proposal_passages, departments=departments)
+        if ttl > 0:
+            with self._lock:
+                if len(self._cache) > 256:
+                    self._cache.clear()
+                self._cache[key] = (now, hits)
+        return hits
+
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
 
     def _departments(self, principal: Principal, case_type: str | None) -> list[str] | None:
         wanted = self.cfg.proposal_departments.get(case_type or "") or None
@@ -193,9 +219,9 @@ class ProposalBuilder:
         deps = self._departments(principal, case_type)
         if deps == []:
             return {**empty, "message": "Für Sie sind keine passenden Quellen freigegeben."}
-        hits = self.kb.search(query, self.cfg.proposal_passages, departments=deps)
+        hits = self._search(query, deps)
         if not hits and deps and principal.departments is None:
-            hits = self.kb.search(query, self.cfg.proposal_passages)
+            hits = self._search(query, None)
         if not hits:
             return {**empty, "message": "Keine passende Textstelle in den freigegebenen Quellen gefunden."}
         if spec.type == "list":
@@ -219,10 +245,9 @@ class ProposalBuilder:
                 "message": "Vorschlag aus den freigegebenen Quellen – bitte prüfen, anpassen und übernehmen."}
 
     # -- assembly ------------------------------------------------------------------
-    def _score(self, query: str, sentence: str) -> float:
-        from indexer import analyze, analyze_query
+    def _score(self, weights: dict[str, float], sentence: str) -> float:
+        from indexer import analyze
 
-        weights = analyze_query(query)
         terms = set(analyze(sentence))
         overlap = sum(w * self.kb.idf(t) for t, w in weights.items() if t in terms)
         return overlap / math.log(8 + len(terms)) if overlap > 0 else 0.0
@@ -240,6 +265,9 @@ class ProposalBuilder:
         return out, bool(quoted)
 
     def _text(self, query: str, hits) -> tuple[str, list[int]]:
+        from indexer import analyze_query
+
+        weights = analyze_query(query)
         scored = []
         top = hits[0].score or 1.0
         for i, h in enumerate(hits):
@@ -250,7 +278,7 @@ class ProposalBuilder:
             if quoted:
                 prior *= QUOTE_BONUS
             for pos, s in enumerate(candidates):
-                sc = self._score(query, s) * prior
+                sc = self._score(weights, s) * prior
                 if sc > 0:
                     scored.append((sc, i, pos, s))
         if not scored:

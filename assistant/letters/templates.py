@@ -238,7 +238,8 @@ def _sidecar_problems(name: str, file: str, data: Any) -> tuple[list[TemplatePro
     return problems, specs
 
 
-def load_template(name: str, docx_path: Path, sidecar_path: Path) -> tuple[LetterTemplate | None, list[TemplateProblem]]:
+def load_template(name: str, docx_path: Path,
+                  sidecar_path: Path) -> tuple[LetterTemplate | None, list[TemplateProblem]]:
     """Load and check one template; ``None`` when it has errors (the problems say why)."""
     problems: list[TemplateProblem] = []
     try:

