@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 class Assistant:
     """Builds the answer pipeline from configuration; all collaborators can be injected."""
 
-    def __init__(self, cfg: AssistantConfig, llm_cfg, kb: KnowledgeBase, database_url: str, *, provider=None):
-        self.cfg, self.kb = cfg, kb
+    def __init__(self, cfg: AssistantConfig, llm_cfg, kb: KnowledgeBase, database_url: str, *, provider=None,
+                 efile=None):
+        self.cfg, self.kb, self.efile = cfg, kb, efile
         self.prompts = load_prompts(cfg.prompts_dir)
         self.extractive = ExtractiveProvider(ExtractiveConfig(), self.prompts, idf=kb.idf)
         if provider is None:
@@ -94,6 +95,50 @@ class Assistant:
                     result["message_id"] = ev["message_id"]
         result.pop("type", None)
         return result
+
+    def ask_case(self, aktenzeichen: str, question: str, principal: Principal) -> dict:
+        """Answer about one e-file case: its documents vs. the procedure's checklist, then the policy answer."""
+        from .answering import citation_dict
+        from .casework import checklist_items, missing_documents, read_case
+
+        facts = read_case(self.efile, aktenzeichen)
+        if not principal.may_see(facts.department):
+            raise NotFoundError("Diese Akte gehört nicht zu Ihren Fachbereichen.")
+        items = checklist_items(self.kb, facts)
+        missing = missing_documents(items, facts.present)
+        refs: list = []
+
+        def cite(hit) -> int:
+            for i, h in enumerate(refs, 1):
+                if h.chunk_id == hit.chunk_id:
+                    return i
+            refs.append(hit)
+            return len(refs)
+
+        lines = [f"Akte {facts.aktenzeichen} ({facts.procedure_type or 'Verfahren unbekannt'}, Status: {facts.state}).",
+                 "Vorhandene Unterlagen: " + (", ".join(facts.present) or "keine") + "."]
+        if items:
+            if missing:
+                lines.append("Laut Checkliste noch nicht in der Akte (bitte prüfen, ob sie im Einzelfall nötig sind):")
+                lines.extend(f"- {item} [{cite(hit)}]" for item, hit in missing)
+            else:
+                lines.append(f"Alle Unterlagen der Checkliste sind vorhanden [{cite(items[0][1])}].")
+        else:
+            lines.append("Für dieses Verfahren ist keine Checkliste in den freigegebenen Quellen hinterlegt.")
+        policy = self.ask(f"{question} {facts.procedure_type or ''}".strip(), principal)
+        offset = len(refs)
+        answer = "\n".join(lines)
+        citations = [citation_dict(i, h) for i, h in enumerate(refs, 1)]
+        if not policy.get("refused"):
+            import re
+
+            renumbered = re.sub(r"\[(\d+)\]", lambda m: f"[{int(m.group(1)) + offset}]", policy["answer"])
+            answer += "\n\n" + renumbered
+            citations += [dict(c, n=c["n"] + offset) for c in policy["citations"]]
+        return {"answer": answer, "citations": citations, "refused": False, "provider": policy["provider"],
+                "fallback": policy.get("fallback"), "case": {"aktenzeichen": facts.aktenzeichen,
+                "procedure_type": facts.procedure_type, "state": facts.state, "present": list(facts.present),
+                "missing": [m for m, _ in missing]}, "conversation_id": policy.get("conversation_id")}
 
     # -- conversations -------------------------------------------------------------
     def _own(self, s, principal: Principal, conversation_id: str) -> Conversation:

@@ -11,6 +11,16 @@ def cmd_ask(args, settings) -> int:
 
     assistant = build_assistant(settings, progress=not args.json)
     principal = settings.default_principal()
+    if args.case:
+        result = assistant.ask_case(args.case, args.question, principal)
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False, indent=2))
+        else:
+            print(result["answer"] + "\n\nQuellen:")
+            for c in result["citations"]:
+                page = f", S. {c['page']}" if c["page"] else ""
+                print(f"  [{c['n']}] {c['title']} – {c['section']}{page} ({c['source']})")
+        return 0
     if args.json:
         result = assistant.ask(args.question, principal, args.conversation)
         out = {k: result.get(k) for k in ("answer", "citations", "refused", "provider", "fallback",
@@ -75,6 +85,7 @@ def register(sub) -> None:
     pa.add_argument("question", help="Frage")
     pa.add_argument("--json", action="store_true", help="ein JSON-Objekt ausgeben")
     pa.add_argument("--conversation", help="Gespräch fortsetzen (ID)")
+    pa.add_argument("--case", help="Aktenzeichen: Frage zu dieser Akte aus der E-Akte beantworten")
     pa.set_defaults(func=cmd_ask)
 
     pv = sub.add_parser("serve", help="Server starten (API, WebSocket, Oberfläche)")

@@ -21,7 +21,10 @@ def build_assistant(settings: Settings, kb=None, *, ensure_corpus: bool = True, 
     kb = kb or build_knowledge_base(settings)
     if ensure_corpus:
         kb.ensure_demo_corpus(progress=progress)
-    return Assistant(settings.assistant, settings.llm, kb, settings.db_url())
+    from connectors.efile.registry import build_connector
+
+    return Assistant(settings.assistant, settings.llm, kb, settings.db_url(),
+                     efile=build_connector(settings.efile_config()))
 
 
 def build_letter_service(settings: Settings, kb):
