@@ -1,7 +1,8 @@
 """The assistant's SQL data (conversations, messages, audit events) via SQLAlchemy.
 
 SQLite by default (a file in LOTSE_DATA_DIR); any SQLAlchemy URL such as
-``postgresql+psycopg://...`` works the same.
+``postgresql+psycopg://...`` works the same. The schema is managed by Alembic migrations
+(``assistant/migrations``); :func:`make_engine` upgrades the database to the newest one.
 """
 
 from __future__ import annotations
@@ -77,8 +78,17 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
-    Base.metadata.create_all(engine)
+    upgrade_schema(engine)
     return engine
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Bring the database to the newest Alembic migration (``alembic upgrade head``), for every
+    database, SQLite included: creates a new database, upgrades an older one, adopts one made by
+    ``create_all``. Safe when several processes start at once (see :mod:`assistant.migrations`)."""
+    from .migrations import upgrade  # late: the migrations import this module's models
+
+    upgrade(engine)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

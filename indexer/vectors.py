@@ -80,9 +80,11 @@ class VectorStore:
         return out
 
     def query(self, embedding: list[float], n: int, where: dict | None) -> list[tuple[str, float]]:
-        total = self._col.count()
-        if total == 0:
-            return []
-        res = self._col.query(query_embeddings=[embedding], n_results=min(n, total), where=where,
-                              include=["distances"])
+        # no count() first: at 100k vectors it costs more than the HNSW query itself
+        try:
+            res = self._col.query(query_embeddings=[embedding], n_results=n, where=where, include=["distances"])
+        except Exception as exc:  # noqa: BLE001 - Chroma raises plain errors for an empty collection
+            if self._col.count() == 0:
+                return []
+            raise StoreError(f"Vektorsuche fehlgeschlagen: {exc}") from exc
         return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0])]

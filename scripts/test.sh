@@ -26,6 +26,71 @@ else
   echo "warning: no GGUF model found; LLM server tests will fail in CI" >&2
 fi
 
+# --- PostgreSQL for the tests ---
+# A real, throwaway PostgreSQL server for tests/integration/test_postgres.py: installed with apt-get
+# when missing, a fresh data directory in a temp dir (owned by the postgres user when run as root),
+# a free port (55432 unless taken), role+database lotse_test; stopped and removed on exit.
+# Skipped when LOTSE_TEST_POSTGRES_URL is already set (e.g. a CI service container).
+pg_dir=""
+pg_bin=""
+pg_as=()
+pg_find_bin() {
+  local d
+  d="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  if [ -n "$d" ] && [ -x "$d/initdb" ]; then echo "$d"; return; fi
+  d="$(command -v initdb 2>/dev/null || true)"
+  [ -n "$d" ] && dirname "$d"
+  return 0
+}
+pg_stop() {
+  if [ -n "$pg_dir" ] && [ -n "$pg_bin" ] && [ -f "$pg_dir/data/postmaster.pid" ]; then
+    "${pg_as[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+  [ -n "$pg_dir" ] && rm -rf "$pg_dir"
+  return 0
+}
+pg_start() {
+  pg_bin="$(pg_find_bin)"
+  if [ -z "$pg_bin" ] && ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    local sudo=()
+    [ "$(id -u)" -ne 0 ] && sudo=(sudo)
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || return 1
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null || return 1
+    pg_bin="$(pg_find_bin)"
+  fi
+  [ -n "$pg_bin" ] || return 1
+  pg_port="${LOTSE_TEST_PG_PORT:-55432}"
+  if ! .venv/bin/python -c 'import socket,sys; socket.socket().bind(("127.0.0.1", int(sys.argv[1])))' \
+       "$pg_port" 2>/dev/null; then
+    pg_port="$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  fi
+  pg_dir="$(mktemp -d -t lotse-pg-XXXX)" || return 1
+  if [ "$(id -u)" -eq 0 ]; then  # initdb refuses to run as root
+    chown postgres:postgres "$pg_dir" || return 1
+    pg_as=(runuser -u postgres --)
+  fi
+  "${pg_as[@]}" "$pg_bin/initdb" -D "$pg_dir/data" -U postgres -E UTF8 --locale=C --no-sync \
+    --auth-local=trust --auth-host=scram-sha-256 >"$pg_dir/initdb.log" 2>&1 || { cat "$pg_dir/initdb.log" >&2; return 1; }
+  "${pg_as[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 60 \
+    -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    start >/dev/null || { cat "$pg_dir/server.log" >&2; return 1; }
+  "${pg_as[@]}" "$pg_bin/psql" -h "$pg_dir" -p "$pg_port" -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
+    -c "CREATE ROLE lotse LOGIN PASSWORD 'lotse' CREATEDB" -c "CREATE DATABASE lotse_test OWNER lotse" || return 1
+  export LOTSE_TEST_POSTGRES_URL="postgresql+psycopg://lotse:lotse@127.0.0.1:$pg_port/lotse_test"
+}
+if [ -z "${LOTSE_TEST_POSTGRES_URL:-}" ]; then
+  # extend the EXIT trap (it may already stop the llama server), do not replace it
+  pg_prev_trap="$(trap -p EXIT | sed -E "s/^trap -- (.*) EXIT$/\1/")"
+  eval "pg_prev_trap=${pg_prev_trap:-''}"
+  trap "${pg_prev_trap:+$pg_prev_trap; }pg_stop" EXIT
+  if ! pg_start; then
+    echo "warning: could not start PostgreSQL; tests/integration/test_postgres.py will fail in CI" >&2
+    pg_stop
+    pg_dir=""
+  fi
+fi
+# --- end PostgreSQL for the tests ---
+
 set +e
 .venv/bin/python -m pytest "$@"
 rc=$?

@@ -83,7 +83,9 @@ class LetterService:
                  templates: TemplateRegistry | None = None, rewriter: Callable[[str], str] | None = None,
                  today: Callable[[], date] | None = None):
         self.engine = make_engine(database) if isinstance(database, str) else database
-        Base.metadata.create_all(self.engine)  # the letter tables, also on an engine made before import
+        if not isinstance(database, str):  # an Engine made elsewhere: bring it to the newest migration too
+            from ..db import upgrade_schema
+            upgrade_schema(self.engine)
         self.Session = make_sessionmaker(self.engine)
         self.efile, self.kb = efile, kb
         self.cfg = config or LetterConfig()
