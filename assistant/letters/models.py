@@ -1,5 +1,5 @@
-"""SQL models of the letter workflow (on the assistant's ``Base``; tables are created by ``make_engine``
-once this module is imported, or by ``Base.metadata.create_all``).
+"""SQL models of the letter workflow (on the assistant's ``Base``; tables come from the Alembic
+migrations in assistant/migrations, run by ``make_engine``).
 
 * ``Letter``: one routine letter for one case; ``version`` is the optimistic-locking counter and
   the number of the version whose field values are current.

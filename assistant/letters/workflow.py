@@ -35,7 +35,7 @@ from sqlalchemy.engine import Engine
 
 from connectors.errors import ConnectorError, SourceUnavailable
 
-from ..db import AuditEvent, Base, make_engine, make_sessionmaker, utcnow
+from ..db import AuditEvent, make_engine, make_sessionmaker, utcnow
 from ..identity import Principal
 from .calendar import format_date, parse_date
 from .config import LetterConfig
