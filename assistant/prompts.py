@@ -11,7 +11,8 @@ import yaml
 from .errors import ConfigurationError
 
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "prompts"
-_FILES = {"system": "system.txt", "answer": "answer.txt", "condense": "condense.txt", "refusal": "refusal.txt"}
+_FILES = {"system": "system.txt", "answer": "answer.txt", "condense": "condense.txt", "refusal": "refusal.txt",
+          "plain_language": "plain_language.txt"}
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Prompts:
     answer: str
     condense: str
     refusal: str
+    plain_language: str
     extractive: dict[str, str]
 
 

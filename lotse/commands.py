@@ -54,7 +54,7 @@ def cmd_serve(args, settings) -> int:
     from .factory import build_assistant, build_letter_service
 
     assistant = build_assistant(settings, progress=True)  # indexes the demo corpus on first start
-    app = create_app(settings, assistant, letters=build_letter_service(settings, assistant.kb))
+    app = create_app(settings, assistant, letters=build_letter_service(settings, assistant.kb, assistant.provider))
     uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
     return 0
 

@@ -27,9 +27,12 @@ def build_assistant(settings: Settings, kb=None, *, ensure_corpus: bool = True, 
                      efile=build_connector(settings.efile_config()))
 
 
-def build_letter_service(settings: Settings, kb):
-    """Letters need the e-file connector (None when LOTSE_EFILE_URL is unset) and the knowledge base."""
+def build_letter_service(settings: Settings, kb, provider=None):
+    """Letters need the e-file connector (None when LOTSE_EFILE_URL is unset) and the knowledge base;
+    with an LLM provider, plain-language proposals are offered (otherwise shown as unavailable)."""
     from assistant.letters.workflow import LetterService
     from connectors.efile.registry import build_connector
 
-    return LetterService(settings.db_url(), build_connector(settings.efile_config()), kb, settings.letters)
+    rewriter = getattr(provider, "rewrite_plain", None) if provider is not None and provider.is_llm else None
+    return LetterService(settings.db_url(), build_connector(settings.efile_config()), kb, settings.letters,
+                         rewriter=rewriter)

@@ -19,14 +19,15 @@ log = logging.getLogger(__name__)
 def _escape(template: str) -> str:
     """Prompt files use {context}/{question}; other braces are literal."""
     return template.replace("{", "{{").replace("}", "}}").replace("{{context}}", "{context}") \
-        .replace("{{question}}", "{question}").replace("{{history}}", "{history}")
+        .replace("{{question}}", "{question}").replace("{{history}}", "{history}").replace("{{text}}", "{text}")
 
 
 def build_chains(llm, prompts):
     answer = ChatPromptTemplate.from_messages(
         [("system", _escape(prompts.system)), ("human", _escape(prompts.answer))]) | llm | StrOutputParser()
     condense = ChatPromptTemplate.from_messages([("human", _escape(prompts.condense))]) | llm | StrOutputParser()
-    return answer, condense
+    plain = ChatPromptTemplate.from_messages([("human", _escape(prompts.plain_language))]) | llm | StrOutputParser()
+    return answer, condense, plain
 
 
 class LangChainProvider:
@@ -36,7 +37,7 @@ class LangChainProvider:
     name = "llm"
 
     def __init__(self, llm, prompts, describe: str):
-        self._answer, self._condense = build_chains(llm, prompts)
+        self._answer, self._condense, self._plain = build_chains(llm, prompts)
         self._describe = describe
 
     def stream(self, question: str, hits: list[Hit]) -> Iterator[str]:
@@ -58,6 +59,17 @@ class LangChainProvider:
             return None
         out = out.splitlines()[0].strip() if out else ""
         return out if 5 <= len(out) <= 400 else None
+
+
+    def rewrite_plain(self, text: str) -> str:
+        """Plain-language proposal for a letter text (raises ProviderError; the caller says 'unavailable')."""
+        try:
+            out = self._plain.invoke({"text": text}).strip()
+        except Exception as exc:  # noqa: BLE001
+            raise ProviderError(_reason(exc, self._describe)) from exc
+        if not out:
+            raise ProviderError("Das Sprachmodell hat keinen Text geliefert")
+        return out
 
 
 def _reason(exc: Exception, where: str) -> str:

@@ -136,3 +136,18 @@ def test_llamacpp_provider_runs_a_local_gguf_in_process(llm_url, kb, tmp_path):
     done = next(e for e in events if e["type"] == "done")
     assert done["provider"] in ("llamacpp", "extractive (Ersatz für llamacpp)")
     assert done["citations"]
+
+
+def test_plain_language_proposal_comes_from_the_real_model(llm_url):
+    from assistant.prompts import load_prompts
+    from assistant.providers import build_provider
+
+    provider = build_provider(OpenAIConfig(base_url=llm_url, timeout_s=300, max_tokens=30), load_prompts())
+    out = provider.rewrite_plain("Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe Widerspruch "
+                                 "erhoben werden.")
+    assert isinstance(out, str) and out.strip()
+    dead = build_provider(OpenAIConfig(base_url="http://127.0.0.1:9/v1", timeout_s=3), load_prompts())
+    from assistant import ProviderError
+
+    with pytest.raises(ProviderError):
+        dead.rewrite_plain("Text")
