@@ -89,7 +89,7 @@ class DoubleProcess:
 def make_client(base_url: str, user: tuple[str, str] = TECH_USER, **kw: Any):
     from connectors.efile.eakte_rest import EAkteRestClient
 
-    opts: dict[str, Any] = {"timeout": 3.0, "retries": 2, "backoff_s": 0.02, "userlogin": "max.mustermann",
+    opts: dict[str, Any] = {"timeout": 15.0, "retries": 2, "backoff_s": 0.02, "userlogin": "max.mustermann",
                             "joboe": "COO.1.2300.1.847", "jobposition": "OfficialInCharge"}
     opts.update(kw)
     return EAkteRestClient(base_url, user[0], user[1], **opts)

@@ -90,7 +90,7 @@ def _no_faults(request):
 
 @pytest.fixture
 def efile(double):
-    c = make_client(double.base_url, timeout=3.0, retries=1)
+    c = make_client(double.base_url, timeout=15.0, retries=1)
     yield c
     c.close()
 

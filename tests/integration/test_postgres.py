@@ -140,7 +140,7 @@ def double(tmp_path_factory, generated):
 @pytest.fixture
 def efile(double):
     double.clear_faults()
-    c = make_client(double.base_url, timeout=3.0, retries=1)
+    c = make_client(double.base_url, timeout=15.0, retries=1)
     yield c
     c.close()
 
