@@ -83,17 +83,24 @@ class LexicalIndex:
         top = nz[np.argsort(-scores[nz], kind="stable")[:n]]
         return [(self.ids[i], float(scores[i])) for i in top]
 
+    def _df(self, term: str) -> int:
+        j = self._vocab.get(term)
+        return 0 if j is None else int(self._matrix.indptr[j + 1] - self._matrix.indptr[j])
+
+    def _idf(self, term: str) -> float:
+        n = max(1, len(self.ids))
+        df = self._df(term)
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
     def idf(self, term: str) -> float:
         self._ensure()
-        n = max(1, len(self.ids))
-        df = self.document_frequency(term)
-        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+        return self._idf(term)
 
     def max_score(self, weights: dict[str, float]) -> float:
         """Upper bound of a chunk's BM25 score for these weighted terms (for support scores)."""
-        return sum(w * self.idf(t) * (self.k1 + 1) for t, w in weights.items()) or 1.0
+        self._ensure()
+        return sum(w * self._idf(t) * (self.k1 + 1) for t, w in weights.items()) or 1.0
 
     def document_frequency(self, term: str) -> int:
         self._ensure()
-        j = self._vocab.get(term)
-        return 0 if j is None else int(self._matrix.indptr[j + 1] - self._matrix.indptr[j])
+        return self._df(term)

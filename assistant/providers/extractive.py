@@ -40,13 +40,14 @@ class ExtractiveProvider:
         self._idf = idf or (lambda t: 1.0)
 
     def rank_sentences(self, question: str, hits: list[Hit]) -> list[tuple[float, int, str]]:
-        weights = analyze_query(question)
+        # idf once per query term, not once per sentence and term
+        weights = {t: w * self._idf(t) for t, w in analyze_query(question).items()}
         scored: list[tuple[float, int, str]] = []
         for n, hit in enumerate(hits, 1):
             prior = 1.0 / (1 + 0.35 * (n - 1))
             for sentence in _sentences(hit.text):
                 terms = set(analyze(sentence))
-                overlap = sum(w * self._idf(t) for t, w in weights.items() if t in terms)
+                overlap = sum(w for t, w in weights.items() if t in terms)
                 if overlap <= 0:
                     continue
                 scored.append((overlap * prior / math.log(8 + len(terms)), n, sentence))
