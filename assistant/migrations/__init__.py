@@ -58,6 +58,7 @@ def target_metadata():
     """``Base.metadata`` with every model registered (the assistant's and the letters')."""
     from assistant.db import Base
     import assistant.letters.models  # noqa: F401  (registers the letter tables on Base)
+    import assistant.training_models  # noqa: F401  (registers the trainer mode's tables on Base)
 
     return Base.metadata
 
