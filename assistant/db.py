@@ -66,6 +66,36 @@ class AuditEvent(Base):
     outcome: Mapped[str] = mapped_column(String(60))
 
 
+class User(Base):
+    """A person who may log in: local account (argon2 password hash) or single sign-on (no hash).
+
+    ``roles`` and ``departments`` are comma-separated; departments ``*`` means all departments."""
+
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # login name / OIDC subject
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    roles: Mapped[str] = mapped_column(String(400), default="")
+    departments: Mapped[str] = mapped_column(String(1000), default="")
+    source: Mapped[str] = mapped_column(String(20), default="local")  # local | oidc
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Feedback(Base):
+    """Thumbs up/down on an answer, with an optional comment (the comment is free text of staff)."""
+
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(Integer, index=True)
+    conversation_id: Mapped[str] = mapped_column(String(32), index=True)
+    user_id: Mapped[str] = mapped_column(String(200), index=True)
+    rating: Mapped[int] = mapped_column(Integer)  # +1 | -1
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
 def make_engine(url: str) -> Engine:
     kw = {}
     if url.startswith("sqlite"):

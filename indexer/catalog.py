@@ -117,6 +117,17 @@ class Catalog:
             "FROM files f WHERE f.root = ?", (root,)).fetchall()
         return {r[0]: FileRecord(r[0], r[1], r[2], r[3], tuple((r[4] or "").split())) for r in rows}
 
+    def files(self) -> list[dict]:
+        """Every indexed document (for administration): key, root, source, title, department, doc type."""
+        rows = self._conn().execute(
+            "SELECT file_key, root, source, title, department, doc_type, chunk_count, indexed_at FROM files "
+            "ORDER BY department, source").fetchall()
+        return [{"file_key": r[0], "root": r[1], "source": r[2], "title": r[3], "department": r[4],
+                 "doc_type": r[5], "chunks": r[6], "indexed_at": r[7]} for r in rows]
+
+    def roots(self) -> list[str]:
+        return [r[0] for r in self._conn().execute("SELECT DISTINCT root FROM files ORDER BY root")]
+
     def file_chunk_ids(self, file_key: str) -> list[str]:
         return [r[0] for r in self._conn().execute(
             "SELECT chunk_id FROM chunks WHERE file_key=?", (file_key,))]

@@ -150,9 +150,11 @@ def _register_extra(sub) -> None:
     """Commands of later layers (ask, serve, ...) register here when present."""
     from .commands import register
     from .letter_commands import register as register_letters
+    from .user_commands import register as register_users
 
     register(sub)
     register_letters(sub)
+    register_users(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -53,10 +53,42 @@ def cmd_serve(args, settings) -> int:
 
     from .factory import build_assistant, build_letter_service
 
+    from assistant.accounts import AccountStore
+    from assistant.library import PolicyLibrary
+
+    accounts = AccountStore(settings.db_url())
+    initial = settings.auth.initial_admin_password
+    generated = accounts.ensure_initial_admin(initial.get_secret_value() if initial else None)
+    if generated:
+        bar = "=" * 72
+        print(f"{bar}\nErster Start: Konto 'admin' angelegt (alle Rollen, alle Fachbereiche).\n"
+              f"Einmaliges Passwort: {generated}\nBitte nach der Anmeldung weitere Konten anlegen "
+              f"(Verwaltung oder `lotse user add`) und das Passwort ändern (`lotse user passwd admin`).\n{bar}",
+              flush=True)
     assistant = build_assistant(settings, progress=True)  # indexes the demo corpus on first start
-    app = create_app(settings, assistant, letters=build_letter_service(settings, assistant.kb, assistant.provider))
+    library = PolicyLibrary(assistant.kb, settings.data_dir / "policy", assistant.Session)
+    app = create_app(settings, assistant, letters=build_letter_service(settings, assistant.kb, assistant.provider),
+                     accounts=accounts, library=library, **_optional_services(assistant))
     uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
     return 0
+
+
+def _optional_services(assistant) -> dict:
+    """Training and report services (built when their modules are present)."""
+    out = {}
+    try:
+        from assistant.training import TrainingService
+
+        out["training"] = TrainingService(assistant.Session, assistant.kb)
+    except ImportError:
+        pass
+    try:
+        from assistant.report import ReportService
+
+        out["report"] = ReportService(assistant.Session)
+    except ImportError:
+        pass
+    return out
 
 
 def cmd_sync_cases(args, settings) -> int:

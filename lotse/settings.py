@@ -16,6 +16,7 @@ from assistant import AssistantConfig, ExtractiveConfig, LLMConfig, Principal
 from assistant.letters.config import LetterConfig
 from connectors.efile.config import EFileConfig
 from indexer import IndexConfig
+from web_ui.auth_config import AuthConfig
 
 
 def _default_data_dir() -> Path:
@@ -50,6 +51,7 @@ class Settings(BaseSettings):
     efile_joboe: str | None = Field(None, description="COO address of the user's OE ('joboe' header)")
     efile_timeout_s: float = Field(10.0, gt=0, description="Seconds per e-file request")
     letters: LetterConfig = Field(default_factory=LetterConfig, description="Letter templates and letterheads")
+    auth: AuthConfig = Field(default_factory=AuthConfig, description="Login, sessions and single sign-on (OIDC)")
     host: str = Field("127.0.0.1", description="Address `lotse serve` listens on")
     port: int = Field(8765, ge=1, le=65535, description="Port `lotse serve` listens on")
 

@@ -45,3 +45,19 @@ def make_kb(tmp_path, embedder):
 
 def lotse_cmd() -> list[str]:
     return [str(VENV_BIN / "lotse")] if (VENV_BIN / "lotse").exists() else [sys.executable, "-m", "lotse.cli"]
+
+
+def web_login(client, user: str, password: str, *, expect_ok: bool = True):
+    """Log in through the real login form (CSRF token from the page); sets the X-CSRF-Token header that
+    every mutating API call needs. Works for TestClient and httpx.Client. Returns the login response."""
+    import re
+
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    r = client.post("/login", data={"username": user, "password": password, "csrf_token": token, "next": "/"},
+                    follow_redirects=False)
+    if expect_ok:
+        assert r.status_code == 303, r.text[:500]
+        me = client.get("/api/me").json()
+        client.headers["X-CSRF-Token"] = me["csrf_token"]
+    return r

@@ -8,15 +8,18 @@ import logging
 import threading
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.concurrency import iterate_in_threadpool
 
 from assistant import Assistant, AssistantError, NotFoundError, Principal
+from assistant.accounts import AccountStore
 
 from . import messages as msg
+from .auth import Auth, install as install_auth
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -48,12 +51,51 @@ class AnswerResponse(BaseModel):
     suggestions: list[dict] | None = None
 
 
-def create_app(settings, assistant: Assistant | None = None, assistant_factory=None, letters=None) -> FastAPI:
-    """Build the app around an assistant, or a factory that builds it on first use (``lotse serve``)."""
+class FeedbackRequest(BaseModel):
+    message_id: int = Field(..., ge=1, description="ID der Antwort (aus dem Ereignis 'saved')")
+    rating: str = Field(..., pattern="^(up|down)$", description="up = hilfreich, down = nicht hilfreich")
+    comment: str | None = Field(None, max_length=2000, description="Optionaler Kommentar")
+
+
+#: page path -> (file in static/, roles of which one is needed; empty: any logged-in user)
+PAGES: dict[str, tuple[str, frozenset[str]]] = {
+    "/": ("chat.html", frozenset()),
+    "/schreiben": ("letters.html", frozenset()),
+    "/schulung": ("training.html", frozenset()),
+    "/verwaltung": ("admin.html", frozenset({"administration"})),
+    "/bericht": ("report.html", frozenset({"administration", "schulung"})),
+}
+
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+       "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self' http: https:")
+
+
+def create_app(settings, assistant: Assistant | None = None, assistant_factory=None, letters=None,
+               accounts: AccountStore | None = None, training=None, report=None, library=None) -> FastAPI:
+    """Build the app around an assistant, or a factory that builds it on first use (``lotse serve``).
+
+    ``letters``, ``training``, ``report`` and ``library`` (policy document administration) are optional
+    services; their routers are included when given."""
     app = FastAPI(title="Lotse API", version="0.1.0",
-                  description="Antworten mit Quellen aus den freigegebenen Dokumenten des Sozialreferats.")
+                  description="Antworten mit Quellen aus den freigegebenen Dokumenten des Sozialreferats. "
+                  "Alle Endpunkte außer /health verlangen eine Anmeldung (Sitzungscookie); ändernde "
+                  "Anfragen zusätzlich den Kopf X-CSRF-Token (siehe /api/me).")
     state = {"assistant": assistant}
     lock = threading.Lock()
+    accounts = accounts or AccountStore(settings.db_url())
+    auth = Auth(settings.auth, accounts)
+    app.state.auth = auth
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    install_auth(app, auth, settings.data_dir)
 
     def get_assistant() -> Assistant:
         with lock:
@@ -61,13 +103,20 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
                 state["assistant"] = assistant_factory()
             return state["assistant"]
 
-    def get_principal() -> Principal:
-        return settings.default_principal()
+    get_principal = auth.current_principal
 
     @app.exception_handler(AssistantError)
     async def _assistant_error(_: Request, exc: AssistantError):
         status = 404 if isinstance(exc, NotFoundError) else 503
         return JSONResponse({"detail": exc.message}, status_code=status)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException):
+        if exc.status_code == 401 and not request.url.path.startswith("/api/") and request.method == "GET":
+            from urllib.parse import quote
+
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError):
@@ -134,15 +183,42 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
         return [{k2: v for k2, v in h.as_dict().items() if k2 not in ("lexical", "dense")} for h in hits]
 
     @app.get("/api/index/status", tags=["Betrieb"], summary="Indexstatus: Dokumente, Abschnitte, Fehler")
-    def index_status():
+    def index_status(_: Principal = Depends(get_principal)):
         return get_assistant().kb.stats()
+
+    @app.post("/api/feedback", status_code=201, tags=["Antworten"], summary="Antwort bewerten (Daumen hoch/runter)")
+    def feedback(req: FeedbackRequest, principal: Principal = Depends(get_principal)):
+        from assistant.feedback import FeedbackStore
+
+        return FeedbackStore(get_assistant().Session).add(principal, req.message_id, req.rating, req.comment)
+
+    @app.get("/api/cases/{aktenzeichen:path}", tags=["Akten"], summary="Akte aus der E-Akte (ohne Personendaten)",
+             description="Verfahren, Status, vorhandene Unterlagen und passende Vorlagen einer Akte.")
+    def case(aktenzeichen: str, principal: Principal = Depends(get_principal)):
+        from assistant.casework import read_case
+
+        a = get_assistant()
+        if a.efile is None:
+            raise HTTPException(status_code=503, detail=msg.EFILE_OFF)
+        facts = read_case(a.efile, aktenzeichen)
+        if not principal.may_see(facts.department):
+            raise HTTPException(status_code=404, detail=msg.CASE_NOT_VISIBLE)
+        body = {"aktenzeichen": facts.aktenzeichen, "procedure_type": facts.procedure_type, "state": facts.state,
+                "department": facts.department, "documents": list(facts.present), "templates": []}
+        if letters is not None:
+            body["templates"] = letters.templates_for(facts.procedure_type)
+        return body
 
     @app.websocket("/ws/chat")
     async def chat(ws: WebSocket):
         """Send {"type":"ask","question":...,"conversation_id":...}; receive conversation, meta, token*,
         replace?, citations, done, saved. Send {"type":"cancel"} to stop the running answer."""
+        principal = auth.websocket_principal(ws)
         await ws.accept()
-        principal = get_principal()
+        if principal is None:
+            await ws.send_json({"type": "error", "message": msg.SESSION_EXPIRED, "code": "unauthenticated"})
+            await ws.close(code=4401)
+            return
         loop = asyncio.get_running_loop()
         running: dict = {"task": None, "cancel": None}
 
@@ -205,9 +281,41 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
         from .letters_api import letters_router
 
         app.include_router(letters_router(lambda: letters, get_principal))
+    if training is not None:
+        from .training_api import training_router
 
-    @app.get("/", include_in_schema=False)
-    def index_page():
-        return FileResponse(STATIC / "index.html")
+        app.include_router(training_router(lambda: training, get_principal))
+    if report is not None:
+        from .report_api import report_router
 
+        app.include_router(report_router(lambda: report, get_principal))
+    from .admin_api import admin_router
+
+    app.include_router(admin_router(auth, get_assistant, lambda: library, lambda: letters))
+
+    def page_route(path: str, file: str, roles: frozenset[str]):
+        def page(request: Request):
+            principal = auth.principal_from_session(request.session)
+            if principal is None:
+                from urllib.parse import quote
+
+                return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
+            if roles and not principal.roles & roles:
+                return HTMLResponse(FORBIDDEN_PAGE, status_code=403)
+            target = STATIC / file
+            if not target.exists():
+                target = STATIC / "index.html"
+            return FileResponse(target, headers={"Cache-Control": "no-cache"})
+
+        app.add_api_route(path, page, methods=["GET"], include_in_schema=False)
+
+    for path, (file, roles) in PAGES.items():
+        page_route(path, file, roles)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+FORBIDDEN_PAGE = """<!doctype html><html lang="de"><head><meta charset="utf-8"><title>Kein Zugriff – Lotse</title>
+<link rel="stylesheet" href="/static/app.css"></head><body><main id="main"><h1>Kein Zugriff</h1>
+<p>Für diese Seite fehlt Ihnen die nötige Rolle. Bitte wenden Sie sich an die Administration.</p>
+<p><a href="/">Zurück zum Chat</a></p></main></body></html>"""

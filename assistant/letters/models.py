@@ -34,6 +34,7 @@ class Letter(Base):
     case_coo: Mapped[str] = mapped_column(String(100))
     procedure_coo: Mapped[str | None] = mapped_column(String(100), nullable=True)
     case_type: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    department: Mapped[str | None] = mapped_column(String(50), nullable=True, index=True)  # of the case
     template: Mapped[str] = mapped_column(String(100), index=True)
     title: Mapped[str] = mapped_column(String(200))
     four_eyes: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -53,6 +53,13 @@ from .models import STATE_LABELS, Letter, LetterComment, LetterVersion
 from .prefill import ProposalBuilder, briefanrede, load_case, prefill
 from .templates import LetterTemplate, TemplateRegistry
 
+
+def case_department(procedure_type: str | None) -> str:
+    """The department (Organisationseinheit) a case belongs to, from its procedure type."""
+    from indexer.pii import DEPARTMENTS
+
+    return DEPARTMENTS.get(procedure_type or "", "allgemein")
+
 log = logging.getLogger(__name__)
 
 SYSTEM = Principal("lotse-system", "Lotse (automatische Ablage)")
@@ -98,12 +105,28 @@ class LetterService:
     def template_listing(self) -> dict[str, Any]:
         return self.templates.listing()
 
+    def templates_for(self, procedure_type: str | None) -> list[dict[str, Any]]:
+        """Usable templates that fit a case of this procedure type (``case_types`` contains it or "*")."""
+        from .prefill import CASE_TYPE_BY_PROCEDURE
+
+        case_type = CASE_TYPE_BY_PROCEDURE.get(procedure_type or "")
+        return [{"name": t.name, "title": t.title, "description": t.description, "four_eyes": t.four_eyes}
+                for _, t in sorted(self.templates.templates.items())
+                if "*" in t.case_types or (case_type and case_type in t.case_types)]
+
     # -- reading -------------------------------------------------------------------
-    def _letter(self, s, letter_id: str) -> Letter:
+    def _letter(self, s, letter_id: str, principal: Principal | None = None) -> Letter:
         letter = s.get(Letter, letter_id)
-        if letter is None:
-            raise LetterNotFound("Dieses Schreiben gibt es nicht (mehr).")
+        if letter is None or (principal is not None and not principal.may_see(letter.department or "")):
+            raise LetterNotFound("Dieses Schreiben gibt es nicht (mehr) oder es gehört nicht zu Ihren Fachbereichen.")
         return letter
+
+    @staticmethod
+    def _visible(q, principal: Principal):
+        """Restrict a letter query to the principal's departments."""
+        if principal.departments is None:
+            return q
+        return q.where(Letter.department.in_(list(principal.departments)))
 
     @staticmethod
     def _current(s, letter: Letter) -> LetterVersion:
@@ -143,12 +166,12 @@ class LetterService:
 
     def get(self, principal: Principal, letter_id: str) -> dict[str, Any]:
         with self.Session() as s:
-            return self._view(s, self._letter(s, letter_id))
+            return self._view(s, self._letter(s, letter_id, principal))
 
     def list_letters(self, principal: Principal, *, state: str | None = None, aktenzeichen: str | None = None,
                      mine: bool = False) -> list[dict[str, Any]]:
         with self.Session() as s:
-            q = select(Letter).order_by(Letter.updated_at.desc())
+            q = self._visible(select(Letter).order_by(Letter.updated_at.desc()), principal)
             if state:
                 q = q.where(Letter.state == state)
             if aktenzeichen:
@@ -170,13 +193,13 @@ class LetterService:
     def review_queue(self, principal: Principal) -> list[dict[str, Any]]:
         """Submitted letters, oldest first; ``may_approve`` is false for one's own four-eyes letters."""
         with self.Session() as s:
-            rows = s.scalars(select(Letter).where(Letter.state == "submitted")
+            rows = s.scalars(self._visible(select(Letter).where(Letter.state == "submitted"), principal)
                              .order_by(Letter.submitted_at)).all()
             return [self._summary(letter, principal) for letter in rows]
 
     def versions(self, principal: Principal, letter_id: str) -> list[dict[str, Any]]:
         with self.Session() as s:
-            letter = self._letter(s, letter_id)
+            letter = self._letter(s, letter_id, principal)
             return [{"seq": v.seq, "version": v.version, "based_on": v.based_on, "adopted": v.adopted,
                      "kind": v.kind, "fields": json.loads(v.fields_json), "proposals": json.loads(v.proposals_json),
                      "user": {"id": v.user_id, "name": v.user_name}, "created_at": _iso(v.created_at)}
@@ -204,10 +227,15 @@ class LetterService:
         except ConnectorError:
             self._audit_now(principal, "letter_draft", None, "efile_error")
             raise
+        department = case_department(data.case.procedure_type)
+        if not principal.may_see(department):
+            self._audit_now(principal, "letter_draft", None, "forbidden_department")
+            raise LetterNotFound(f"Die Akte {aktenzeichen} gehört nicht zu Ihren Fachbereichen.")
         values, proposals = prefill(tpl, data, principal, self.cfg, self.proposals, self._today())
         with self.Session() as s:
             letter = Letter(aktenzeichen=data.case.aktenzeichen, case_coo=data.case.coo,
-                            procedure_coo=data.procedure_coo, case_type=data.case_type, template=tpl.name,
+                            procedure_coo=data.procedure_coo, case_type=data.case_type, department=department,
+                            template=tpl.name,
                             title=tpl.title, four_eyes=tpl.four_eyes, state="draft", author_id=principal.user_id,
                             author_name=principal.display_name, version=1)
             s.add(letter)
@@ -298,7 +326,7 @@ class LetterService:
                         value: Any = None) -> dict[str, Any]:
         """Accept a proposal as it is (``value=None``) or with the person's changes."""
         with self.Session() as s:
-            letter = self._letter(s, letter_id)
+            letter = self._letter(s, letter_id, principal)
             proposals = json.loads(self._current(s, letter).proposals_json)
         if field not in proposals:
             raise LetterValidationError(f"Für das Feld '{field}' gibt es keinen Vorschlag.")
@@ -308,7 +336,7 @@ class LetterService:
     def _edit(self, principal: Principal, letter_id: str, fields: dict[str, Any], expected_version: int,
               kind: str, accept: str | None = None) -> dict[str, Any]:
         with self.Session() as s:
-            letter = self._letter(s, letter_id)
+            letter = self._letter(s, letter_id, principal)
             tpl = self.templates.get(letter.template)
             base_row = self._current(s, letter)
             # the values the person saw: their base version if it exists, else the current one
@@ -355,11 +383,11 @@ class LetterService:
                 self._audit(s, principal, "letter_" + kind, letter.id, f"version {new_version}")
                 s.commit()
                 s.expire_all()
-                return self._view(s, self._letter(s, letter_id))
+                return self._view(s, self._letter(s, letter_id, principal))
             s.rollback()
         # lost the race: keep the edit as a non-adopted version, then tell the person
         with self.Session() as s:
-            letter = self._letter(s, letter_id)
+            letter = self._letter(s, letter_id, principal)
             seq = (s.scalar(select(LetterVersion.seq).where(LetterVersion.letter_id == letter.id)
                             .order_by(LetterVersion.seq.desc()).limit(1)) or 0) + 1
             s.add(LetterVersion(letter_id=letter.id, seq=seq, version=None, based_on=expected_version, adopted=False,
@@ -380,7 +408,7 @@ class LetterService:
                     expected_version: int | None, action: str, extra: Callable[[Letter], dict] | None = None,
                     check: Callable[[Any, Letter], None] | None = None, comment: tuple[str, str] | None = None):
         with self.Session() as s:
-            letter = self._letter(s, letter_id)
+            letter = self._letter(s, letter_id, principal)
             if letter.state not in allowed:
                 raise LetterStateError(
                     f"Das ist im Zustand „{STATE_LABELS.get(letter.state, letter.state)}“ nicht möglich "
@@ -404,7 +432,7 @@ class LetterService:
             self._audit(s, principal, action, letter.id, new_state)
             s.commit()
             s.expire_all()
-            return self._view(s, self._letter(s, letter_id))
+            return self._view(s, self._letter(s, letter_id, principal))
 
     def submit(self, principal: Principal, letter_id: str, expected_version: int | None = None) -> dict[str, Any]:
         """Hand the letter in for review; all required fields filled, no open proposals, renders cleanly."""
@@ -466,13 +494,13 @@ class LetterService:
         if not text or not text.strip():
             raise LetterValidationError("Der Kommentar ist leer.")
         with self.Session() as s:
-            letter = self._letter(s, letter_id)
+            letter = self._letter(s, letter_id, principal)
             s.add(LetterComment(letter_id=letter.id, version=letter.version, kind="comment", text=text.strip(),
                                 user_id=principal.user_id, user_name=principal.display_name))
             self._audit(s, principal, "letter_comment", letter.id, "ok")
             s.commit()
             s.expire_all()
-            return self._view(s, self._letter(s, letter_id))
+            return self._view(s, self._letter(s, letter_id, principal))
 
     # -- rendering -------------------------------------------------------------------
     def _render(self, tpl: LetterTemplate, values: dict[str, Any]) -> bytes:
@@ -496,7 +524,7 @@ class LetterService:
         """The letter (current version) as a Word document."""
         letter_id = letter if isinstance(letter, str) else (letter["id"] if isinstance(letter, dict) else letter.id)
         with self.Session() as s:
-            row = self._letter(s, letter_id)
+            row = self._letter(s, letter_id, principal)
             tpl = self.templates.get(row.template)
             values = json.loads(self._current(s, row).fields_json)
             if principal is not None:
@@ -553,7 +581,7 @@ class LetterService:
     def file(self, principal: Principal, letter_id: str) -> dict[str, Any]:
         """File the approved letter into the case's Vorgang (idempotent). E-file down: ``to_be_filed``."""
         with self.Session() as s:
-            letter = self._letter(s, letter_id)
+            letter = self._letter(s, letter_id, principal)
             if letter.state == "filed":
                 return self._view(s, letter)
             if letter.state not in ("approved", "to_be_filed"):
@@ -565,7 +593,7 @@ class LetterService:
         if self.efile is None:
             raise FeatureUnavailable("Die E-Akte ist nicht angebunden: Ablage nicht möglich.")
         with self.Session() as s:
-            letter = self._letter(s, letter_id)
+            letter = self._letter(s, letter_id, principal)
             if not letter.procedure_coo:
                 raise FilingError("Zu dieser Akte ist kein Vorgang bekannt, in den abgelegt werden kann.")
             if not letter.idempotency_key:
@@ -581,7 +609,7 @@ class LetterService:
             receipt = self.efile.file_outgoing(proc, title, subject, self.file_name(view), content, key)
         except SourceUnavailable as exc:
             with self.Session() as s:
-                letter = self._letter(s, letter_id)
+                letter = self._letter(s, letter_id, principal)
                 letter.state, letter.filing_error, letter.updated_at = "to_be_filed", exc.message, utcnow()
                 self._audit(s, principal, "letter_file", letter.id, "deferred")
                 s.commit()
@@ -589,7 +617,7 @@ class LetterService:
                 return self._view(s, letter)
         except ConnectorError as exc:
             with self.Session() as s:
-                letter = self._letter(s, letter_id)
+                letter = self._letter(s, letter_id, principal)
                 letter.state, letter.filing_error, letter.updated_at = "approved", exc.message, utcnow()
                 self._audit(s, principal, "letter_file", letter.id, "refused")
                 s.commit()
@@ -598,7 +626,7 @@ class LetterService:
                 raise FilingError(f"Die E-Akte hat die Ablage abgelehnt: {exc.message}") from exc
             return view
         with self.Session() as s:
-            letter = self._letter(s, letter_id)
+            letter = self._letter(s, letter_id, principal)
             letter.state, letter.filing_error = "filed", None
             letter.filing_objid, letter.filing_objname = receipt.objid, receipt.objname
             letter.filed_at = letter.updated_at = utcnow()
@@ -611,7 +639,7 @@ class LetterService:
         """Try again to file every letter waiting in ``to_be_filed``; returns one line per letter."""
         principal = principal or SYSTEM
         with self.Session() as s:
-            ids = list(s.scalars(select(Letter.id).where(Letter.state == "to_be_filed")
+            ids = list(s.scalars(self._visible(select(Letter.id).where(Letter.state == "to_be_filed"), principal)
                                  .order_by(Letter.updated_at)).all())
         results = []
         for letter_id in ids:

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from assistant import Assistant, AssistantConfig, ExtractiveConfig
 from indexer import DEMO_CORPUS, IndexConfig, KnowledgeBase
+from tests.conftest import web_login
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +22,11 @@ def client(tmp_path_factory, embedder):
     kb.index(DEMO_CORPUS, progress=False)
     assistant = Assistant(AssistantConfig(), ExtractiveConfig(), kb, f"sqlite:///{data / 'lotse.db'}")
     settings = load_settings(data_dir=data)
+    from assistant.accounts import AccountStore
+
+    AccountStore(settings.db_url()).add("sb", "Sachbearbeitung Test", ["sachbearbeitung"], "*", "geheim-genug-1")
     with TestClient(create_app(settings, assistant)) as c:
+        web_login(c, "sb", "geheim-genug-1")
         yield c
 
 

@@ -1,0 +1,146 @@
+"""Administration endpoints under ``/api/admin`` (role Administration; feedback also for Schulung)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, UploadFile
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from assistant import NotFoundError, Principal
+from assistant.accounts import AccountError
+from assistant.db import AuditEvent
+from assistant.library import LibraryError
+
+
+class NewUser(BaseModel):
+    id: str = Field(..., min_length=2, max_length=200, description="Benutzername")
+    display_name: str = Field(..., min_length=1, max_length=200)
+    roles: list[str] = Field(..., min_length=1)
+    departments: list[str] | None = Field(None, description="null = alle Fachbereiche")
+    password: str = Field(..., min_length=1, max_length=1000)
+
+
+class UserUpdate(BaseModel):
+    display_name: str | None = Field(None, max_length=200)
+    roles: list[str] | None = None
+    departments: list[str] | None = Field(None, description="[\"*\"] = alle Fachbereiche")
+    active: bool | None = None
+    password: str | None = Field(None, max_length=1000)
+
+
+def admin_router(auth, get_assistant, get_library, get_letters) -> APIRouter:
+    router = APIRouter(prefix="/api/admin", tags=["Verwaltung"])
+    admin = auth.require("administration")
+
+    def library():
+        lib = get_library()
+        if lib is None:
+            raise HTTPException(status_code=501, detail="Die Dokumentverwaltung ist nicht eingerichtet.")
+        return lib
+
+    def fail(exc: Exception):
+        if isinstance(exc, NotFoundError):
+            raise HTTPException(status_code=404, detail=exc.message) from exc
+        if isinstance(exc, (AccountError, LibraryError)):
+            raise HTTPException(status_code=422, detail=exc.message) from exc
+        raise exc
+
+    @router.get("/index", summary="Indexstatus mit Fehlern je Datei")
+    def index(_: Principal = Depends(admin)):
+        return get_assistant().kb.stats()
+
+    @router.get("/documents", summary="Indizierte Dokumente")
+    def documents(_: Principal = Depends(admin)):
+        return library().documents()
+
+    @router.post("/documents", status_code=201, summary="Richtliniendokument hochladen und indizieren")
+    async def upload(file: UploadFile = File(...), department: str = Form(...),
+                     principal: Principal = Depends(admin)):
+        lib = library()
+        data = await file.read(lib.max_bytes + 1)
+        from starlette.concurrency import run_in_threadpool
+
+        try:
+            return await run_in_threadpool(lib.upload, principal, file.filename or "", data, department.strip())
+        except (LibraryError, NotFoundError) as exc:
+            fail(exc)
+
+    @router.delete("/documents/{source:path}", summary="Hochgeladenes Dokument entfernen")
+    def remove(source: str, principal: Principal = Depends(admin)):
+        try:
+            return library().remove(principal, source)
+        except (LibraryError, NotFoundError) as exc:
+            fail(exc)
+
+    @router.post("/reindex", status_code=202, summary="Neu indizieren (im Hintergrund)")
+    def reindex(principal: Principal = Depends(admin)):
+        return library().start_reindex(principal)
+
+    @router.get("/reindex/{job_id}", summary="Fortschritt der Neuindizierung")
+    def reindex_status(job_id: str, _: Principal = Depends(admin)):
+        try:
+            return library().job(job_id)
+        except NotFoundError as exc:
+            fail(exc)
+
+    @router.get("/templates", summary="Status der Briefvorlagen")
+    def templates(_: Principal = Depends(admin)):
+        letters = get_letters()
+        if letters is None:
+            return {"templates": [], "problems": [], "available": False}
+        return dict(letters.template_listing(), available=True)
+
+    @router.get("/users", summary="Benutzer und Rollen")
+    def users(_: Principal = Depends(admin)):
+        return auth.accounts.list()
+
+    @router.post("/users", status_code=201, summary="Lokales Konto anlegen")
+    def add_user(req: NewUser, principal: Principal = Depends(admin)):
+        try:
+            return auth.accounts.add(req.id, req.display_name, req.roles,
+                                     "*" if req.departments is None else req.departments, req.password,
+                                     actor=principal.user_id)
+        except AccountError as exc:
+            fail(exc)
+
+    @router.put("/users/{user_id}", summary="Konto ändern (Rollen, Fachbereiche, gesperrt, Passwort)")
+    def update_user(user_id: str, req: UserUpdate, principal: Principal = Depends(admin)):
+        if user_id == principal.user_id and (req.active is False or (
+                req.roles is not None and "administration" not in req.roles)):
+            raise HTTPException(status_code=422, detail="Sie können sich nicht selbst sperren oder die "
+                                "Rolle Administration entziehen.")
+        kw = {"display_name": req.display_name, "roles": req.roles, "active": req.active, "password": req.password}
+        if req.departments is not None:
+            kw["departments"] = req.departments
+        try:
+            return auth.accounts.update(user_id, actor=principal.user_id, **kw)
+        except (AccountError, NotFoundError) as exc:
+            fail(exc)
+
+    @router.get("/feedback", summary="Bewertungen der Antworten")
+    def feedback(rating: str | None = Query(None, pattern="^(up|down)$"), limit: int = Query(200, ge=1, le=2000),
+                 _: Principal = Depends(auth.require("administration", "schulung"))):
+        from assistant.feedback import FeedbackStore
+
+        return FeedbackStore(get_assistant().Session).list(limit, rating)
+
+    @router.get("/audit", summary="Protokoll durchsuchen (ohne Frage- und Brieftexte)")
+    def audit(user: str | None = Query(None, max_length=200), action: str | None = Query(None, max_length=60),
+              from_: date | None = Query(None, alias="from"), to: date | None = Query(None),
+              limit: int = Query(500, ge=1, le=5000), _: Principal = Depends(admin)):
+        q = select(AuditEvent).order_by(AuditEvent.at.desc()).limit(limit)
+        if user:
+            q = q.where(AuditEvent.user_id == user)
+        if action:
+            q = q.where(AuditEvent.action == action)
+        if from_:
+            q = q.where(AuditEvent.at >= datetime.combine(from_, time.min, timezone.utc))
+        if to:
+            q = q.where(AuditEvent.at < datetime.combine(to + timedelta(days=1), time.min, timezone.utc))
+        with get_assistant().Session() as s:
+            return [{"at": e.at.isoformat(), "user_id": e.user_id, "action": e.action, "object_id": e.object_id,
+                     "outcome": e.outcome} for e in s.scalars(q).all()]
+
+    return router
