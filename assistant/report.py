@@ -203,6 +203,8 @@ class ReportService:
             rows = s.execute(select(Feedback.created_at, Feedback.rating)
                              .where(Feedback.created_at >= start, Feedback.created_at < end))
             for at, rating in rows:
+                if not rating:
+                    continue
                 kind = "feedback_up" if rating > 0 else "feedback_down"
                 feedback[kind] += 1
                 monthly[_month_key(at)][kind] += 1
@@ -350,7 +352,8 @@ def _months(period_from: date, period_to: date) -> list[str]:
 def _empty_month(key: str) -> dict:
     y, m = int(key[:4]), int(key[5:])
     return {"month": key, "label": f"{MONTHS_DE[m - 1]} {y}", "short_label": f"{MONTHS_SHORT_DE[m - 1]} {y % 100:02d}",
-            "questions": 0, "answered_from_sources": 0, "fallback": 0, "refused": 0, "letters_drafted": 0, "letters_filed": 0,
+            "questions": 0, "answered_from_sources": 0, "fallback": 0, "refused": 0,
+            "letters_drafted": 0, "letters_filed": 0,
             "feedback_up": 0, "feedback_down": 0, "hours_saved": 0.0}
 
 

@@ -302,7 +302,8 @@ def render_html(report: dict, params: dict | None = None) -> str:
     add('<section aria-labelledby="h-questions"><h2 id="h-questions">Fragen und Antworten</h2>')
     add(table("Fragen im Zeitraum nach Ergebnis", ["Ergebnis", "Anzahl", "Anteil"], [
         num_row("Gestellte Fragen", n(q["asked"]), "100 %" if q["asked"] else "–"),
-        num_row("Aus den Quellen beantwortet", n(q["answered_from_sources"]), pct(q["share_answered_from_sources_pct"])),
+        num_row("Aus den Quellen beantwortet", n(q["answered_from_sources"]),
+                pct(q["share_answered_from_sources_pct"])),
         num_row("Im Ersatzverfahren beantwortet", n(q["fallback"]), pct(q["share_fallback_pct"])),
         num_row("Abgelehnt (keine passende Quelle)", n(q["refused"]), pct(q["share_refused_pct"])),
     ]))

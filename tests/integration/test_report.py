@@ -70,7 +70,8 @@ def add_letter(s, created: datetime, submitted=None, approved=None, filed=None) 
     state = "filed" if filed else "approved" if approved else "submitted" if submitted else "draft"
     s.add(Letter(aktenzeichen="S-III-WG/2025/000123", case_coo="COO.1.2.3", template="anhoerung",
                  case_type="wohngeld", title="Anhörung vor Aufhebung", state=state, author_id="u-9x2pl",
-                 author_name="Bernd Prüfling", created_at=created, updated_at=filed or approved or submitted or created,
+                 author_name="Bernd Prüfling", created_at=created,
+                 updated_at=filed or approved or submitted or created,
                  submitted_at=submitted, approved_at=approved, filed_at=filed,
                  filing_objname="Anhörung Obermaier-Kowalski" if filed else None))
 
@@ -317,7 +318,8 @@ def test_report_contains_no_personal_data(client):
 
 # -- errors and roles -------------------------------------------------------------------------
 @pytest.mark.parametrize("params, message", [
-    ({"from": "2025-06-01", "to": "2025-05-31"}, "Der Beginn des Zeitraums (01.06.2025) liegt nach dem Ende (31.05.2025)"),
+    ({"from": "2025-06-01", "to": "2025-05-31"},
+     "Der Beginn des Zeitraums (01.06.2025) liegt nach dem Ende (31.05.2025)"),
     ({"from": "2020-01-01", "to": "2025-01-01"}, "höchstens 5 Jahre"),
     ({"from": "2025-13-01", "to": "2025-12-31"}, "Ungültiges Datum „2025-13-01“"),
     ({"from": "01.01.2025"}, "JJJJ-MM-TT"),
