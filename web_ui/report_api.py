@@ -241,6 +241,8 @@ a { color: #0b4f9c; }
   @page { size: A4; margin: 16mm 14mm; }
   body { max-width: none; padding: 0; font-size: 10pt; }
   .noprint { display: none !important; }
+  .keyfigures { grid-template-columns: repeat(5, 1fr); gap: .4rem; }
+  .keyfigures dd { font-size: 1.25rem; }
   h2 { break-after: avoid; page-break-after: avoid; }
   table, figure, .keyfigures div { break-inside: avoid; page-break-inside: avoid; }
   thead { display: table-header-group; }
