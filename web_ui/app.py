@@ -47,6 +47,7 @@ class AnswerResponse(BaseModel):
     provider: str
     fallback: str | None = None
     conversation_id: str
+    message_id: int | None = None
     timings: dict
     suggestions: list[dict] | None = None
 
