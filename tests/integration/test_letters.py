@@ -308,6 +308,31 @@ def test_four_eyes(service, generated):
     assert service.approve(ANNA, other["id"])["state"] == "approved"
 
 
+def test_letters_only_for_the_departments_of_the_user(service, generated):
+    """A Wohngeld case belongs to S-III: an S-I caseworker can neither draft for it nor see, review or
+    open the letters drafted for it; the S-III caseworker and reviewer can."""
+    from assistant.letters.errors import LetterNotFound
+
+    s3 = Principal("s3", "Sachbearbeitung S-III", frozenset({"sachbearbeitung"}), ("S-III",))
+    s3_review = Principal("p3", "Prüfung S-III", frozenset({"pruefung"}), ("S-III",))
+    s1 = Principal("s1", "Sachbearbeitung S-I", frozenset({"sachbearbeitung", "pruefung"}), ("S-I",))
+    spec = _pick(generated, {"wohngeld"})
+    with pytest.raises(LetterNotFound) as err:
+        service.create_draft(s1, spec["objname"], "eingangsbestaetigung")
+    assert "Fachbereichen" in err.value.message
+    view = _fill(service, s3, service.create_draft(s3, spec["objname"], "eingangsbestaetigung"))
+    service.submit(s3, view["id"])
+    assert view["id"] in [x["id"] for x in service.list_letters(s3)]
+    assert view["id"] in [x["id"] for x in service.review_queue(s3_review)]
+    assert view["id"] not in [x["id"] for x in service.list_letters(s1)]
+    assert view["id"] not in [x["id"] for x in service.review_queue(s1)]
+    for action in (lambda: service.get(s1, view["id"]), lambda: service.approve(s1, view["id"]),
+                   lambda: service.versions(s1, view["id"]), lambda: service.render_docx(view["id"], s1)):
+        with pytest.raises(LetterNotFound):
+            action()
+    assert service.approve(s3_review, view["id"])["state"] == "approved"
+
+
 def test_optimistic_lock_conflict_keeps_both_versions(service, generated):
     spec = _pick(generated, {"wohngeld"})
     view = service.create_draft(ANNA, spec["objname"], "zwischennachricht")
