@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
 
 
 class EFileConfig(BaseModel):
-    """Where and how to reach the e-file; ``kind="none"`` switches the e-file off."""
+    """Where and how to reach the e-file; ``kind="none"`` switches the e-file off.
+
+    ``kind="eakte_rest"``: the REST interface (EAI) at ``url``. ``kind="xdomea"``: read-only import of
+    XDOMEA 3.x export packages (ZIP files) from ``xdomea_dir`` (see ``docs/xdomea.md``).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["eakte_rest", "none"] = "none"
+    kind: Literal["eakte_rest", "xdomea", "none"] = "none"
     url: str = "http://127.0.0.1:8765"  # root of the EAI service; the API lives under /api
     user: str = ""
     password: SecretStr = SecretStr("")
@@ -21,3 +26,5 @@ class EFileConfig(BaseModel):
     userlogin: str = "lotse"
     joboe: str | None = None
     jobposition: str | None = "OfficialInCharge"
+    # kind "xdomea": directory with the XDOMEA ZIP packages ("" means unset, never the current directory)
+    xdomea_dir: Annotated[Path | None, BeforeValidator(lambda v: v or None)] = None

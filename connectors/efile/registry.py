@@ -23,4 +23,8 @@ def build_connector(cfg: EFileConfig) -> EFileConnector | None:
             joboe=cfg.joboe,
             jobposition=cfg.jobposition,
         )
+    if cfg.kind == "xdomea":
+        from .xdomea import XdomeaConnector
+
+        return XdomeaConnector(cfg.xdomea_dir)
     raise ValueError(f"Unbekannte E-Akten-Anbindung: {cfg.kind}")
