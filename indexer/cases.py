@@ -314,12 +314,14 @@ class CaseSync:
         apentry_of: dict[str, str] = {}
         truncated: set[str] = set()
         names = {p.apentry_coo: p.name for p in PROCEDURE_TYPES}
+        # connectors without a search cap (XDOMEA import) say so with ``search_limit = None``
+        limit = getattr(self.connector, "search_limit", SEARCH_LIMIT)
         for ap in self.apentries:
             try:
                 refs = self.connector.search_cases(apentry=ap)
             except ConnectorError as exc:
                 raise _Abort(exc, names.get(ap, ap), during_search=True) from exc
-            if len(refs) >= SEARCH_LIMIT:
+            if limit and len(refs) >= limit:
                 truncated.add(ap)
                 label = names.get(ap, ap)
                 report.truncated.append(label)
@@ -477,7 +479,15 @@ def run_sync(kb, efile_cfg, progress: bool = False) -> SyncReport:
         return SyncReport(error="Die E-Akte ist nicht angebunden (efile.kind = \"none\"); es wurde nichts abgeglichen.")
     sync = CaseSync(kb, connector)
     try:
-        return sync.sync(progress=progress)
+        report = sync.sync(progress=progress)
+        # problems of the source itself (XDOMEA: a broken package), German, without case content
+        import_warnings = getattr(connector, "import_warnings", None)
+        if callable(import_warnings):
+            try:
+                report.warnings.extend(import_warnings())
+            except ConnectorError:
+                pass  # the sync itself already reported the source as unavailable
+        return report
     finally:
         sync.close()
         connector.close()

@@ -7,9 +7,10 @@ fail at start-up, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Literal
 
 from platformdirs import user_data_dir
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assistant import AssistantConfig, ExtractiveConfig, LLMConfig, Principal
@@ -50,6 +51,12 @@ class Settings(BaseSettings):
     efile_userlogin: str = Field("lotse", description="Acting user sent in the 'userlogin' header")
     efile_joboe: str | None = Field(None, description="COO address of the user's OE ('joboe' header)")
     efile_timeout_s: float = Field(10.0, gt=0, description="Seconds per e-file request")
+    efile_kind: Literal["eakte_rest", "xdomea"] = Field(
+        "eakte_rest", description="E-file connector: eakte_rest (REST interface at LOTSE_EFILE_URL) or xdomea "
+        "(read-only import of XDOMEA 3.x export packages from LOTSE_EFILE_XDOMEA_DIR)")
+    # an empty LOTSE_EFILE_XDOMEA_DIR means unset (not the current directory)
+    efile_xdomea_dir: Annotated[Path | None, BeforeValidator(lambda v: v or None)] = Field(
+        None, description="Directory with XDOMEA export packages (*.zip), used when LOTSE_EFILE_KIND=xdomea")
     letters: LetterConfig = Field(default_factory=LetterConfig, description="Letter templates and letterheads")
     auth: AuthConfig = Field(default_factory=AuthConfig, description="Login, sessions and single sign-on (OIDC)")
     host: str = Field("127.0.0.1", description="Address `lotse serve` listens on")
@@ -62,6 +69,9 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.data_dir / 'lotse.db'}"
 
     def efile_config(self) -> EFileConfig:
+        if self.efile_kind == "xdomea":
+            # without LOTSE_EFILE_XDOMEA_DIR every e-file call answers with a German message naming it
+            return EFileConfig(kind="xdomea", xdomea_dir=self.efile_xdomea_dir)
         if not self.efile_url:
             return EFileConfig(kind="none")
         return EFileConfig(kind="eakte_rest", url=self.efile_url, user=self.efile_user,
