@@ -260,9 +260,12 @@
   }
 
   // ---------------------------------------------------------------- formatting
+  /** ISO string (naive = UTC) or Unix seconds -> "25.11.2026, 17:38". */
   function formatDateTime(iso) {
-    if (!iso) return "";
-    const d = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : iso + "Z");
+    if (iso === null || iso === undefined || iso === "") return "";
+    let d;
+    if (typeof iso === "number" || /^\d+(\.\d+)?$/.test(String(iso))) d = new Date(Number(iso) * 1000);
+    else d = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : iso + "Z");
     if (isNaN(d.getTime())) return String(iso);
     return d.toLocaleString("de-DE", { day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit" });
   }
@@ -483,7 +486,22 @@
         const v = c.value(row);
         return el("td", { class: c.class || null }, v === null || v === undefined ? "" : v);
       })))));
-    return el("div", { class: "tabelle-rahmen" }, t);
+    const wrap = el("div", { class: "tabelle-rahmen" }, t);
+    // a table wider than its box scrolls; then the box must be reachable by keyboard (WCAG 2.1.1)
+    if (window.ResizeObserver) {
+      new ResizeObserver(() => {
+        if (wrap.scrollWidth > wrap.clientWidth + 1) {
+          wrap.setAttribute("tabindex", "0");
+          wrap.setAttribute("role", "region");
+          wrap.setAttribute("aria-label", (caption || "Tabelle") + " (waagrecht scrollbar)");
+        } else {
+          wrap.removeAttribute("tabindex");
+          wrap.removeAttribute("role");
+          wrap.removeAttribute("aria-label");
+        }
+      }).observe(wrap);
+    }
+    return wrap;
   }
 
   function field(label, control, hint) {

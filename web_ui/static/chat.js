@@ -128,9 +128,9 @@
     if (v.running) return;
     const noId = !v.messageId;
     const up = el("button", { type: "button", class: "knopf klein", "aria-pressed": "false", disabled: noId,
-      "data-bewertung": "up" }, el("span", { "aria-hidden": "true" }, "👍 "), "Hilfreich");
+      "data-bewertung": "up" }, thumb(false), "Hilfreich");
     const down = el("button", { type: "button", class: "knopf klein", "aria-pressed": "false", disabled: noId,
-      "data-bewertung": "down" }, el("span", { "aria-hidden": "true" }, "👎 "), "Nicht hilfreich");
+      "data-bewertung": "down" }, thumb(true), "Nicht hilfreich");
     up.addEventListener("click", () => feedbackForm(v, "up", up, down));
     down.addEventListener("click", () => feedbackForm(v, "down", down, up));
     v.actions.append(up, down);
@@ -139,6 +139,23 @@
       model.addEventListener("click", () => adoptModelAnswer(v, model));
       v.actions.appendChild(model);
     }
+  }
+
+  /** A small thumb icon (inline SVG, decorative). */
+  function thumb(down) {
+    const NS = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "16");
+    svg.setAttribute("height", "16");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    if (down) svg.setAttribute("transform", "rotate(180)");
+    const path = document.createElementNS(NS, "path");
+    path.setAttribute("fill", "currentColor");
+    path.setAttribute("d", "M2 10h4v11H2zM8 21h9.5a2 2 0 0 0 2-1.6l1.4-7A2 2 0 0 0 19 10h-5.5l.9-4.3A1.8 1.8 0 0 0 12.6 3.5L8 9.5z");
+    svg.appendChild(path);
+    return svg;
   }
 
   function feedbackForm(v, rating, pressed, other) {
