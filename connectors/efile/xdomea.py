@@ -440,11 +440,13 @@ class _Reader:
                     self._akte(obj)
                 elif obj.tag in ("Vorgang", "Dokument"):
                     loose += 1
-        if loose:
+        if not self.pkg.cases:
+            only = f", nur {loose} Vorgänge/Dokumente ohne Akte" if loose else ""
+            self.problem(f"Die XDOMEA-Nachricht enthält keine Akte{only}; es wurde nichts übernommen (Lotse "
+                         "übernimmt Akten mit ihren Vorgängen und Dokumenten).")
+        elif loose:
             self.problem(f"{loose} Vorgänge/Dokumente stehen ohne Akte direkt in der Nachricht; sie wurden nicht "
                          "übernommen (Lotse übernimmt Akten).")
-        if not self.pkg.cases:
-            self.problem("Die XDOMEA-Nachricht enthält keine Akte; es wurde nichts übernommen.")
 
     def _id(self, el: ET.Element, what: str) -> str | None:
         raw = _text(el, "Identifikation", "ID")
@@ -527,6 +529,7 @@ class _Reader:
         betreff = _text(meta, "Betreff")
         remark = _text(meta, "Bemerkung")
         zda = _text(vorgang, "ZdA").lower() in _TRUE or bool(_text(vorgang, "ZdADatum"))
+        ended = bool(_text(vorgang, "Laufzeit", "Ende"))  # runtime over: closed as well
         docs = [d for d in (self._dokument(el) for el in _children(vorgang, "Dokument")) if d is not None]
         proc = Procedure(
             coo=proc_id,
@@ -535,7 +538,7 @@ class _Reader:
             title=betreff,
             subject="\n".join(t for t in (betreff, remark) if t),
             keywords=(),
-            state="Abgeschlossen" if zda else "In Bearbeitung",
+            state="Abgeschlossen" if zda or ended else "In Bearbeitung",
             processing_state="z.A. verfügt" if zda else None,
             remark=remark or None,
             filetype=_MEDIUM.get(_text(meta, "Medium", "code")),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import struct
 import subprocess
 import time
@@ -237,6 +238,18 @@ def test_search_by_aktenplan_entry_aktenzeichen_and_subject(packages):
         conn.get_case("00000000-0000-0000-0000-000000000000")
 
 
+def test_same_akte_in_two_packages_is_imported_once_with_a_note(tmp_path):
+    fs = write_packages(tmp_path / "in", 4, 5, per_package=4)
+    shutil.copy(fs.packages[0], tmp_path / "in" / "zz_nochmal_exportiert.zip")
+    conn = _connector(tmp_path / "in")
+    az = fs.cases[0].aktenzeichen
+    assert [r.coo for r in conn.search_cases(aktenzeichen=az)] == [fs.cases[0].uuid]
+    assert _all_cases(conn) == {c.uuid for c in fs.cases}
+    notes = _problems_of(conn, "zz_nochmal_exportiert.zip")
+    assert len(notes) == len(fs.cases) and not any(p.fatal for p in notes)
+    assert f"bereits im Paket „{fs.packages[0].name}“ enthalten" in notes[0].message
+
+
 def test_new_and_removed_packages_are_picked_up(tmp_path):
     fs = write_packages(tmp_path / "in", 8, 3, per_package=4)
     conn = _connector(tmp_path / "in")
@@ -248,6 +261,91 @@ def test_new_and_removed_packages_are_picked_up(tmp_path):
         conn.get_case(next(c.uuid for c in fs.cases if c.package == gone))
     (tmp_path / gone.name).rename(gone)
     assert _all_cases(conn) == {c.uuid for c in fs.cases}
+
+
+HANDWRITTEN = """<?xml version="1.0" encoding="UTF-8"?>
+<Abgabe.Abgabe.0401 xmlns="urn:xoev-de:xdomea:schema:3.1.0">
+  <Kopf><ProzessID>0f0e0d0c-0000-4000-8000-000000000001</ProzessID></Kopf>
+  <Schriftgutobjekt>
+    <Akte>
+      <Identifikation><ID>0F0E0D0C-0000-4000-8000-0000000000AA</ID></Identifikation>
+      <AllgemeineMetadaten>
+        <Betreff>Hilfe zur Pflege</Betreff>
+        <Kennzeichen>S-III-HZP/2023/000777</Kennzeichen>
+        <Aktenplaneinheit><Kennzeichen>S-III.50.61.2</Kennzeichen></Aktenplaneinheit>
+      </AllgemeineMetadaten>
+      <Laufzeit><Beginn>2023-02-01</Beginn><Ende>2024-01-31</Ende></Laufzeit>
+      <Akteninhalt>
+        <Dokument>
+          <Identifikation><ID>0f0e0d0c-0000-4000-8000-0000000000b1</ID></Identifikation>
+          <AllgemeineMetadaten><Betreff>Telefonnotiz zur Pflegesituation</Betreff></AllgemeineMetadaten>
+          <Typ>Vermerk</Typ>
+          <Version><Nummer>1</Nummer><Format><Name><code>045</code></Name><Version/>
+            <Primaerdokument><Dateiname>0f0e0d0c-0000-4000-8000-0000000000f1_vermerk.txt</Dateiname></Primaerdokument>
+          </Format></Version>
+        </Dokument>
+        <Vorgang>
+          <Identifikation><ID>0f0e0d0c-0000-4000-8000-0000000000c1</ID></Identifikation>
+          <AllgemeineMetadaten><Betreff>Antrag Hilfe zur Pflege 2023</Betreff></AllgemeineMetadaten>
+          <Laufzeit><Beginn>2023-02-01</Beginn><Ende>2023-12-31</Ende></Laufzeit>
+          <Dokument>
+            <Identifikation><ID>0f0e0d0c-0000-4000-8000-0000000000b2</ID></Identifikation>
+            <AllgemeineMetadaten><Betreff>Antrag auf Hilfe zur Pflege</Betreff></AllgemeineMetadaten>
+            <Posteingangsdatum>2023-02-01</Posteingangsdatum>
+            <Version><Nummer>2</Nummer><Format><Name><code>045</code></Name><Version/>
+              <Primaerdokument><Dateiname>0f0e0d0c-0000-4000-8000-0000000000f3_antrag_v2.txt</Dateiname></Primaerdokument>
+            </Format></Version>
+            <Version><Nummer>1</Nummer><Format><Name><code>045</code></Name><Version/>
+              <Primaerdokument><Dateiname>0f0e0d0c-0000-4000-8000-0000000000f2_antrag_v1.txt</Dateiname></Primaerdokument>
+            </Format></Version>
+          </Dokument>
+          <Teilvorgang>
+            <Identifikation><ID>0f0e0d0c-0000-4000-8000-0000000000c2</ID></Identifikation>
+            <AllgemeineMetadaten><Betreff>Widerspruch</Betreff></AllgemeineMetadaten>
+            <Dokument>
+              <Identifikation><ID>0f0e0d0c-0000-4000-8000-0000000000b3</ID></Identifikation>
+              <AllgemeineMetadaten><Betreff>Widerspruchsbescheid</Betreff></AllgemeineMetadaten>
+              <Postausgangsdatum>2023-11-20</Postausgangsdatum>
+            </Dokument>
+          </Teilvorgang>
+        </Vorgang>
+      </Akteninhalt>
+    </Akte>
+  </Schriftgutobjekt>
+  <Schriftgutobjekt>
+    <Vorgang><Identifikation><ID>0f0e0d0c-0000-4000-8000-0000000000d1</ID></Identifikation></Vorgang>
+  </Schriftgutobjekt>
+</Abgabe.Abgabe.0401>
+"""
+
+
+def test_handwritten_3_1_message_without_prefix_maps_every_element(tmp_path):
+    files = {"0f0e0d0c-0000-4000-8000-0000000000f1_vermerk.txt": b"Vermerk",
+             "0f0e0d0c-0000-4000-8000-0000000000f2_antrag_v1.txt": b"alte Fassung",
+             "0f0e0d0c-0000-4000-8000-0000000000f3_antrag_v2.txt": b"neue Fassung"}
+    write_zip(tmp_path / "in" / "hand.zip",
+              {"0f0e0d0c-0000-4000-8000-000000000001_Abgabe.Abgabe.0401.xml": HANDWRITTEN.encode(), **files})
+    conn = _connector(tmp_path / "in")
+    probs = conn.problems()
+    assert len(probs) == 1 and not probs[0].fatal and "1 Vorgänge/Dokumente stehen ohne Akte" in probs[0].message
+    [ref] = conn.search_cases(apentry=by_code("HZP").apentry_coo)  # deeper Aktenplan entry, dots as separators
+    case = conn.get_case(ref.coo)
+    assert case.coo == "0f0e0d0c-0000-4000-8000-0000000000aa"  # UUIDs normalised to lower case
+    assert case.procedure_type == "Hilfe zur Pflege" and case.aktenzeichen == "S-III-HZP/2023/000777"
+    assert (case.runtime_from.date().isoformat(), case.runtime_till.date().isoformat()) == ("2023-02-01", "2024-01-31")
+    procs = [conn.get_procedure(p.coo) for p in case.procedures]
+    # the Vorgang, its Teilvorgang (flattened) and the documents directly in the Akte
+    assert [p.coo for p in procs] == ["0f0e0d0c-0000-4000-8000-0000000000c1", "0f0e0d0c-0000-4000-8000-0000000000c2",
+                                      "0f0e0d0c-0000-4000-8000-0000000000aa-akteninhalt"]
+    assert procs[0].state == "Abgeschlossen"  # Laufzeit/Ende: closed
+    assert procs[1].state == "In Bearbeitung"
+    antrag, = procs[0].documents
+    assert (antrag.kind, antrag.name) == ("Eingang", "Antrag auf Hilfe zur Pflege")
+    assert [(f.file_name, f.content) for f in conn.read_document(antrag.coo)] == [("antrag_v2.txt", b"neue Fassung")]
+    bescheid, = procs[1].documents
+    assert bescheid.kind == "Erledigung" and conn.read_document(bescheid.coo) == []  # metadata only
+    vermerk, = procs[2].documents
+    assert vermerk.kind is None and vermerk.name == "Vermerk (Telefonnotiz zur Pflegesituation)"
 
 
 # -- (b) broken and hostile packages --------------------------------------------------------------
