@@ -20,6 +20,7 @@ from .identity import Principal
 from .prompts import load_prompts
 from .providers import build_provider
 from .providers.extractive import ExtractiveProvider
+from .training import curated_answer
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,9 @@ class Assistant:
             conv_id = conv.id
         yield {"type": "conversation", "conversation_id": conv_id}
         final = None
-        for ev in self.pipeline.run(question, principal, history, cancel):
+        # trainer mode: a curated model answer for a similar question is preferred (None: normal pipeline)
+        events = curated_answer(self, question, principal, history, cancel)
+        for ev in events if events is not None else self.pipeline.run(question, principal, history, cancel):
             if ev["type"] == "done":
                 final = ev
             yield ev

@@ -1,0 +1,127 @@
+"""REST endpoints of the trainer mode under ``/api/training`` (OpenAPI tag "Schulung").
+
+The app includes it with::
+
+    from assistant.training import TrainingService
+    from web_ui.training_api import training_router
+    training = TrainingService(assistant.Session, assistant.kb)
+    app.include_router(training_router(lambda: training, get_principal))
+
+``get_service`` returns an :class:`assistant.training.TrainingService`; ``get_principal`` the acting
+:class:`assistant.Principal` (both used as FastAPI dependencies). Learning paths, quizzes and own
+results are open to every logged-in person; creating/deleting model answers, everyone's results and
+the insights need the role ``schulung``. Errors: ``{"detail": "<German message>"}`` with 403 (role
+missing), 404 (unknown id), 409 (quiz already graded), 422 (malformed input).
+
+Response shapes beyond docs/web_api.md: ``GET /paths`` gives ``steps`` as the number of steps;
+``POST /paths/{id}/quiz`` (201) also returns ``seed`` (same seed, same quiz) and per question a German
+``hint``; grading results also carry ``given``; ``GET /results`` returns ``{"results": [...],
+"learners": [...]}`` (one summary row per learner); ``GET /insights`` also echoes ``from``/``to``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from pydantic import BaseModel, Field
+
+from assistant import NotFoundError, Principal
+from assistant.training import MAX_QUESTIONS, TrainingError, TrainingService
+
+
+class QuizRequest(BaseModel):
+    count: int = Field(6, ge=1, le=MAX_QUESTIONS, description="Anzahl der Fragen")
+    seed: int | None = Field(None, ge=0, le=2**31 - 1, description="Gleicher Startwert, gleiches Quiz "
+                             "(leer: zufällig)")
+
+
+class AnswersRequest(BaseModel):
+    answers: dict[str, str] = Field(..., description='Antworten je Frage-ID, z. B. {"q1": "zwei Wochen"}')
+
+
+class ModelAnswerRequest(BaseModel):
+    question: str | None = Field(None, max_length=2000, description="Frage (leer: die Frage zur Chat-Antwort)")
+    answer: str | None = Field(None, max_length=20000, description="Antworttext, ggf. korrigiert "
+                               "(leer: der Text der Chat-Antwort)")
+    citations: list[Any] | None = Field(None, description="Quellen: Objekte mit chunk_id (und n) oder chunk_ids "
+                                        "(leer: die Quellen der Chat-Antwort)")
+    message_id: int | None = Field(None, ge=1, description="ID der Chat-Antwort, die übernommen wird")
+
+
+def _http(exc: Exception) -> HTTPException:
+    if isinstance(exc, NotFoundError):
+        return HTTPException(status_code=404, detail=exc.message)
+    if isinstance(exc, TrainingError):
+        return HTTPException(status_code=exc.status_code, detail=exc.message)
+    raise exc
+
+
+def training_router(get_service: Callable[[], TrainingService],
+                    get_principal: Callable[[], Principal]) -> APIRouter:
+    router = APIRouter(prefix="/api/training", tags=["Schulung"])
+
+    def call(fn, *args, **kw):
+        try:
+            return fn(*args, **kw)
+        except (NotFoundError, TrainingError) as exc:
+            raise _http(exc) from exc
+
+    @router.get("/paths", summary="Lernpfade (nur freigegebene Fachbereiche)")
+    def paths(service: TrainingService = Depends(get_service), principal: Principal = Depends(get_principal)):
+        return call(service.paths, principal)
+
+    @router.get("/paths/{path_id}", summary="Lernpfad mit Schritten, Erklärungen und Quellen")
+    def path(path_id: str, service: TrainingService = Depends(get_service),
+             principal: Principal = Depends(get_principal)):
+        return call(service.path, principal, path_id)
+
+    @router.post("/paths/{path_id}/quiz", status_code=201, summary="Quiz zu einem Lernpfad erzeugen",
+                 description="Lückentext- und Auswahlfragen aus den Dokumenten, jede mit Quelle; die richtigen "
+                 "Antworten bleiben bis zur Auswertung auf dem Server.")
+    def quiz(path_id: str, req: QuizRequest | None = None, service: TrainingService = Depends(get_service),
+             principal: Principal = Depends(get_principal)):
+        req = req or QuizRequest()
+        return call(service.create_quiz, principal, path_id, count=req.count, seed=req.seed)
+
+    @router.post("/quizzes/{quiz_id}/answers", summary="Quiz auswerten (einmalig)")
+    def answers(quiz_id: str, req: AnswersRequest, service: TrainingService = Depends(get_service),
+                principal: Principal = Depends(get_principal)):
+        if any(len(v) > 500 for v in req.answers.values()):
+            raise HTTPException(status_code=422, detail="Eine Antwort darf höchstens 500 Zeichen lang sein.")
+        return call(service.grade, principal, quiz_id, req.answers)
+
+    @router.get("/results", summary="Ergebnisse: eigene, mit all=true (Rolle Schulung) alle")
+    def results(all: bool = Query(False, description="Ergebnisse aller Lernenden (Rolle Schulung)"),  # noqa: A002
+                service: TrainingService = Depends(get_service), principal: Principal = Depends(get_principal)):
+        return call(service.results, principal, all)
+
+    @router.get("/model-answers", summary="Geprüfte Musterantworten (nur freigegebene Fachbereiche)")
+    def model_answers(service: TrainingService = Depends(get_service),
+                      principal: Principal = Depends(get_principal)):
+        return call(service.list_model_answers, principal)
+
+    @router.post("/model-answers", status_code=201, summary="Musterantwort anlegen (Rolle Schulung)",
+                 description="Aus einer Chat-Antwort (message_id) oder einem korrigierten Text mit Quellen.")
+    def create_model_answer(req: ModelAnswerRequest, service: TrainingService = Depends(get_service),
+                            principal: Principal = Depends(get_principal)):
+        return call(service.create_model_answer, principal, question=req.question, answer=req.answer,
+                    citations=req.citations, message_id=req.message_id)
+
+    @router.delete("/model-answers/{answer_id}", status_code=204, summary="Musterantwort löschen (Rolle Schulung)")
+    def delete_model_answer(answer_id: int, service: TrainingService = Depends(get_service),
+                            principal: Principal = Depends(get_principal)):
+        call(service.delete_model_answer, principal, answer_id)
+        return Response(status_code=204)
+
+    @router.get("/insights", summary="Häufige und unbeantwortete Fragen (Rolle Schulung)",
+                description="Zeitraum from/to (JJJJ-MM-TT, Standard: die letzten 30 Tage); personenbezogene "
+                "Angaben in den Fragen sind maskiert.")
+    def insights(date_from: date | None = Query(None, alias="from"), date_to: date | None = Query(None, alias="to"),
+                 limit: int = Query(20, ge=1, le=200), service: TrainingService = Depends(get_service),
+                 principal: Principal = Depends(get_principal)):
+        return call(service.insights, principal, date_from, date_to, limit)
+
+    return router
