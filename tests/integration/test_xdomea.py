@@ -136,6 +136,10 @@ def write_hostile(directory: Path) -> dict[str, str]:
     write_zip(directory / "e_xxe.zip", {name: _with_doctype(xml, xxe, b"&xxe;"), **files})
     expected["e_xxe.zip"] = "DOCTYPE-Deklaration"
 
+    dtd = b'<!DOCTYPE xdomea:Aussonderung.Aussonderung.0503 SYSTEM "http://127.0.0.1:9/xdomea.dtd">'
+    write_zip(directory / "e_dtd_extern.zip", {name: _with_doctype(xml, dtd, b""), **files})
+    expected["e_dtd_extern.zip"] = "DOCTYPE-Deklaration"
+
     write_zip(directory / "f_pfad.zip", {name: xml, **files, "../../ausserhalb.txt": b"x"})
     expected["f_pfad.zip"] = "unzulässige Dateinamen"
 
