@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from connectors.efile.double.generator import generate_cases
-from connectors.efile.errors import ConnectorError, EFileRefused, NotFound, SourceUnavailable
+from connectors.efile.errors import EFileRefused, NotFound, SourceUnavailable
 from connectors.efile.procedures import PROCEDURE_TYPES, by_code
 from connectors.efile.protocol import EFileConnector
 from connectors.efile.xdomea import Limits, XdomeaConnector, XdomeaPackageError, read_package
