@@ -427,7 +427,8 @@ class ModelAnswerStore:
         return {"id": ma.id, "question": ma.question, "answer": ma.answer, "citations": json.loads(ma.citations),
                 "message_id": ma.message_id, "created_by": ma.created_by, "created_at": ma.created_at.isoformat()}
 
-    def list(self, principal: Principal) -> list[dict]:
+    def visible(self, principal: Principal) -> list[dict]:
+        """Model answers whose cited sources ``principal`` may all see, newest first."""
         with self.Session() as s:
             rows = s.scalars(select(ModelAnswer).order_by(ModelAnswer.id.desc())).all()
         return [self._view(r) for r in rows
@@ -439,8 +440,10 @@ class ModelAnswerStore:
         if message_id is not None:
             with self.Session() as s:
                 msg = s.get(Message, message_id)
-                if msg is None or msg.role != "assistant":
-                    raise NotFoundError("Diese Antwort gibt es nicht (mehr).")
+                # only answers from the trainer's own chats: other people's questions stay private
+                if msg is None or msg.role != "assistant" or msg.conversation.user_id != principal.user_id:
+                    raise NotFoundError("Diese Antwort gibt es nicht (mehr) oder sie stammt nicht aus Ihren "
+                                        "eigenen Gesprächen.")
                 if msg.refused:
                     raise TrainingError("Eine Ablehnung kann keine Musterantwort werden.")
                 asked = s.scalars(select(Message).where(Message.conversation_id == msg.conversation_id,
@@ -790,9 +793,9 @@ class TrainingService:
                 given = answers.get(q["id"])
                 correct = given is not None and norm_answer(given) == norm_answer(q["answer"]) != ""
                 c = q["citation"]
+                why = f"Laut „{c['title']}“, Abschnitt „{c['section']}“: {q['sentence']}"
                 results.append({"id": q["id"], "correct": correct, "expected": q["answer"], "given": given,
-                                "explanation": f"Laut „{c['title']}“, Abschnitt „{c['section']}“: {q['sentence']}",
-                                "citation": c})
+                                "explanation": why, "citation": c})
                 details.append({"id": q["id"], "correct": correct, "given": given})
             score = sum(r["correct"] for r in results)
             spec = self.catalog.get(quiz.path_id)
@@ -834,7 +837,7 @@ class TrainingService:
 
     # -- model answers ----------------------------------------------------------------------
     def list_model_answers(self, principal: Principal) -> list[dict]:
-        return self.model_answers.list(principal)
+        return self.model_answers.visible(principal)
 
     def create_model_answer(self, principal: Principal, **kw) -> dict:
         return self.model_answers.create(principal, **kw)

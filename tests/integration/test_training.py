@@ -235,7 +235,7 @@ def test_results_are_own_and_trainers_see_everyones(client, service):
 # -- model answers -------------------------------------------------------------------------------
 
 def test_model_answer_is_preferred_for_a_reworded_question_in_the_real_assistant(client, assistant, service):
-    original = assistant.ask("Welche Frist gilt für den Widerspruch gegen einen Bescheid?", ANNA)
+    original = assistant.ask("Welche Frist gilt für den Widerspruch gegen einen Bescheid?", TRAINER)
     assert not original["refused"] and original["provider"] == "extractive"
     corrected = ("Der Widerspruch ist innerhalb eines Monats nach Bekanntgabe des Bescheids einzulegen [1]. "
                  "Fehlt die Rechtsbehelfsbelehrung, gilt die Jahresfrist.")
@@ -243,6 +243,10 @@ def test_model_answer_is_preferred_for_a_reworded_question_in_the_real_assistant
     r = client.as_(ANNA).post("/api/training/model-answers", json={"message_id": original["message_id"],
                                                                   "answer": corrected})
     assert r.status_code == 403 and "Schulung" in r.json()["detail"]
+    # someone else's chat is not the trainer's to read
+    private = assistant.ask("Welche Frist gilt für den Widerspruch gegen einen Bescheid?", ANNA)
+    r = client.as_(TRAINER).post("/api/training/model-answers", json={"message_id": private["message_id"]})
+    assert r.status_code == 404
     r = client.as_(TRAINER).post("/api/training/model-answers", json={"message_id": original["message_id"],
                                                                     "answer": corrected})
     assert r.status_code == 201, r.text
