@@ -48,6 +48,7 @@ class AnswerResponse(BaseModel):
     fallback: str | None = None
     conversation_id: str
     message_id: int | None = None
+    notice: str | None = None
     timings: dict
     suggestions: list[dict] | None = None
 

@@ -41,7 +41,8 @@ except ImportError:  # pragma: no cover - depends on how pytest puts tests on sy
 PG_URL = os.environ.get("LOTSE_TEST_POSTGRES_URL")
 ANNA = Principal("anna", "Anna Beispiel")
 BERND = Principal("bernd", "Bernd Prüfer")
-TABLES = {"conversations", "messages", "audit_events", "letters", "letter_versions", "letter_comments"}
+TABLES = {"conversations", "messages", "audit_events", "letters", "letter_versions", "letter_comments",
+          "users", "feedback", "training_quizzes", "training_results", "model_answers"}
 
 
 def _head() -> str:
