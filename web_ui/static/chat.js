@@ -246,6 +246,7 @@
     chat.ws = ws;
     ws.addEventListener("open", () => {
       chat.open = true;
+      form.dataset.verbunden = "ja";
       chat.retryMs = 1000;
       if (chat.lost) {
         chat.lost = false;
@@ -265,6 +266,7 @@
   async function onClose(e) {
     const wasOpen = chat.open;
     chat.open = false;
+    form.dataset.verbunden = "nein";
     chat.ws = null;
     const cur = chat.current;
     if (cur && cur.running) {
