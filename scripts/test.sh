@@ -91,6 +91,30 @@ if [ -z "${LOTSE_TEST_POSTGRES_URL:-}" ]; then
 fi
 # --- end PostgreSQL for the tests ---
 
+# --- Browser tests (tests/browser) ---
+# Playwright drives Debian's chromium (Playwright's own browser download is not used) and injects
+# axe-core, installed with npm into tests/browser/node_modules (pinned in tests/browser/package-lock.json).
+# Installed here when missing; in CI (CI set) the browser tests fail instead of skipping without them.
+browser_apt() {
+  local sudo=()
+  [ "$(id -u)" -ne 0 ] && sudo=(sudo)
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null &&
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+if [ ! -x /usr/bin/chromium ]; then
+  browser_apt chromium fonts-dejavu-core || echo "warning: could not install chromium; tests/browser will fail in CI" >&2
+fi
+if [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    browser_apt npm || echo "warning: could not install npm" >&2
+  fi
+  if command -v npm >/dev/null 2>&1; then
+    (cd tests/browser && { npm ci --no-audit --no-fund || npm install --no-audit --no-fund; }) >/dev/null ||
+      echo "warning: npm could not install axe-core; tests/browser will fail in CI" >&2
+  fi
+fi
+# --- end browser tests ---
+
 set +e
 .venv/bin/python -m pytest "$@"
 rc=$?
