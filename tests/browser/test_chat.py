@@ -179,6 +179,27 @@ def test_trainer_adopts_model_answer_and_it_is_served_curated(login):
     expect(tina.locator("#musterantworten")).to_contain_text(question)
 
 
+def test_lost_websocket_shows_notice_and_reconnects(browser, login):
+    page = login("alice")
+    page.locator("#frageformular[data-verbunden=ja]").wait_for()
+    connections = []
+
+    def route(ws):
+        connections.append(ws)
+        if len(connections) == 1:
+            ws.close()  # the server "goes away" right after the handshake
+        else:
+            ws.connect_to_server()
+
+    page.route_web_socket(re.compile(r".*/ws/chat$"), route)
+    page.reload()
+    notice = page.locator("#verbindung")
+    expect(notice).to_contain_text("Die Verbindung zum Server ist unterbrochen")
+    expect(notice).to_contain_text("wiederhergestellt", timeout=15_000)
+    answer = _ask(page, QUESTION)
+    expect(answer.locator(".antworttext")).to_contain_text("Wohngeld")
+
+
 def test_session_expiry_links_to_login_and_logout(login, system):
     page = login("alice")
     expect(page.locator("#gespraechsliste")).not_to_contain_text("Wird geladen")

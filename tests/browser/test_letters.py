@@ -159,3 +159,30 @@ def test_conflicting_edit_keeps_the_typed_text(login, system):
     screenshot(second, "07-schreiben-konflikt")
     message.get_by_role("button", name="Aktuellen Stand laden").click()
     expect(second.locator("#brief").get_by_label(field)).to_have_value("Erste Fassung.")
+
+
+def test_filing_waits_while_the_efile_is_down(login, system):
+    alice = login("alice", "/schreiben")
+    _draft(alice, system, "zwischennachricht")
+    brief = alice.locator("#brief")
+    brief.get_by_label("Grund der Verzögerung (Pflichtangabe)").fill("Die Stellungnahme des Jobcenters fehlt noch.")
+    brief.get_by_label("Voraussichtlich entschieden bis (Pflichtangabe)").fill("31.10.2027")
+    alice.get_by_role("button", name="Zur Prüfung einreichen").click()  # saves the typed fields first
+    expect(brief.locator(".abzeichen.zustand-submitted")).to_be_visible()
+    letter_id = re.search(r"brief=(\w+)", alice.url).group(1)
+
+    bernd = login("bernd", f"/schreiben?brief={letter_id}")
+    bernd.locator("#pruefung").get_by_role("button", name="Freigeben").click()
+    brief_b = bernd.locator("#brief")
+    expect(brief_b.locator(".abzeichen.zustand-approved")).to_be_visible()
+    system.double.set_faults(error_rate_500=1.0)
+    try:
+        brief_b.get_by_role("button", name="In der E-Akte ablegen").click()
+        pending = bernd.locator("#ablage-wartet")
+        expect(pending).to_contain_text("wartet auf die Ablage", timeout=60_000)
+        expect(brief_b.locator(".abzeichen.zustand-to_be_filed")).to_have_text("wartet auf Ablage in der E-Akte")
+        screenshot(bernd, "14-schreiben-ablage-wartet")
+    finally:
+        system.double.clear_faults()
+    brief_b.get_by_role("button", name="Ablage jetzt erneut versuchen").click()
+    expect(bernd.locator("#ablage-quittung")).to_contain_text("In der E-Akte abgelegt", timeout=60_000)

@@ -512,11 +512,14 @@
     }
   }
 
+  /** POST a state change; `success` is a text or a function view -> text | [kind, text]. */
   async function transition(path, body, msgBox, success) {
     try {
       const view = await api(letterUrl(current.id, path), { json: body || {} });
-      showLetter(view, { message: ["erfolg", typeof success === "function" ? success(view) : success], focus: true });
-      announce(typeof success === "function" ? success(view) : success);
+      let message = typeof success === "function" ? success(view) : success;
+      if (!Array.isArray(message)) message = ["erfolg", message];
+      showLetter(view, { message, focus: true });
+      announce(message[1]);
       refreshLists();
       return view;
     } catch (err) {
@@ -529,7 +532,6 @@
     const area = el("section", { "aria-labelledby": "aktionen-titel", class: "stapel" });
     area.appendChild(el("h3", { id: "aktionen-titel" }, "Nächste Schritte"));
     const bar = el("div", { class: "knopfleiste" });
-    area.appendChild(bar);
     const docx = el("a", { class: "knopf", href: letterUrl(view.id, "/docx"), download: "", id: "docx-link" },
       "Als Word-Dokument herunterladen");
     const mine = me && view.author && view.author.id === me.user_id;
@@ -563,8 +565,8 @@
         file.disabled = true;
         Lotse.showLoading(msgBox, "Das Schreiben wird in der E-Akte abgelegt …");
         await transition("/file", {}, msgBox, (v) => v.state === "filed"
-          ? "In der E-Akte abgelegt: " + (v.filing.objname || "")
-          : "Die E-Akte ist nicht erreichbar. Das Schreiben wird automatisch abgelegt, sobald sie wieder erreichbar ist.");
+          ? ["erfolg", "In der E-Akte abgelegt: " + (v.filing.objname || "")]
+          : ["hinweis", "Die E-Akte ist nicht erreichbar. Das Schreiben wird automatisch abgelegt, sobald sie wieder erreichbar ist."]);
         file.disabled = false;
       });
       bar.append(file, docx);
@@ -580,6 +582,7 @@
     } else {
       bar.append(docx);
     }
+    area.appendChild(bar);
     if (view.state !== "draft") area.appendChild(versionsArea(view));
     return area;
   }
