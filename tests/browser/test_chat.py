@@ -200,6 +200,58 @@ def test_lost_websocket_shows_notice_and_reconnects(browser, login):
     expect(answer.locator(".antworttext")).to_contain_text("Wohngeld")
 
 
+def test_fallback_and_stop_are_marked(login):
+    """The server side of /ws/chat is played by the test (route_web_socket): a language-model fallback
+    answer and a cancelled answer, as the assistant would send them."""
+    page = login("alice")
+    sent: list[dict] = []
+
+    def route(ws):
+        def on_message(message):
+            data = json.loads(message)
+            sent.append(data)
+            if data["type"] == "ask" and "Ersatz" in data["question"]:
+                for ev in ({"type": "conversation", "conversation_id": "c-fallback"},
+                           {"type": "meta", "query": data["question"], "support": 0.5, "provider": "openai"},
+                           {"type": "token", "text": "Ein halber Satz vom Modell"},
+                           {"type": "replace", "text": "Laut Quelle (Abschnitt): Ein Satz aus der Quelle. [1]\n\n"
+                            "Hinweis: Das Sprachmodell war nicht verfügbar.", "reason": "Zeitüberschreitung beim Sprachmodell"},
+                           {"type": "citations", "citations": []},
+                           {"type": "done", "answer": "Laut Quelle (Abschnitt): Ein Satz aus der Quelle. [1]",
+                            "citations": [], "refused": False, "provider": "extractive (Ersatz für openai)",
+                            "fallback": "Zeitüberschreitung beim Sprachmodell", "suggestions": None, "cancelled": False}):
+                    ws.send(json.dumps(ev))
+            elif data["type"] == "ask":
+                ws.send(json.dumps({"type": "conversation", "conversation_id": "c-stop"}))
+                ws.send(json.dumps({"type": "token", "text": "Die Antwort beginnt"}))
+            elif data["type"] == "cancel":
+                ws.send(json.dumps({"type": "done", "answer": "Die Antwort beginnt", "citations": [], "refused": False,
+                                    "provider": "openai", "fallback": None, "suggestions": None, "cancelled": True}))
+
+        ws.on_message(on_message)
+
+    page.route_web_socket(re.compile(r".*/ws/chat$"), route)
+    page.reload()
+    answer = _ask(page, "Bitte eine Ersatzantwort")
+    expect(answer.locator(".abzeichen.ersatz")).to_have_text("Ersatzantwort")
+    expect(answer.locator(".abzeichen.auszug")).to_have_text("Auszug aus den Quellen, ohne Sprachmodell")
+    expect(answer.locator(".hinweis")).to_contain_text("Zeitüberschreitung beim Sprachmodell")
+    expect(answer.locator(".antworttext")).not_to_contain_text("halber Satz")
+
+    page.get_by_label("Ihre Frage").fill("Eine lange Frage")
+    page.get_by_role("button", name="Fragen").click()
+    stop = page.get_by_role("button", name="Stopp")
+    expect(stop).to_be_enabled()
+    expect(page.locator("article.antwort").nth(1).locator(".antworttext")).to_contain_text("Die Antwort beginnt")
+    stop.click()
+    second = page.locator("article.antwort").nth(1)
+    expect(second.locator(".hinweis")).to_contain_text("abgebrochen")
+    expect(page.locator("#status")).to_contain_text("Antwort abgebrochen")
+    expect(stop).to_be_disabled()
+    assert [m["type"] for m in sent] == ["ask", "ask", "cancel"]
+    assert sent[1]["conversation_id"] == "c-fallback"  # the follow-up continues the conversation
+
+
 def test_session_expiry_links_to_login_and_logout(login, system):
     page = login("alice")
     expect(page.locator("#gespraechsliste")).not_to_contain_text("Wird geladen")
