@@ -6,15 +6,16 @@ A user has roles (what they may do) and departments (which documents, cases and 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import func, select
 
-from .db import AuditEvent, User, make_engine, make_sessionmaker
+from .db import AuditEvent, User, WebSession, make_engine, make_sessionmaker
 from .errors import AssistantError, NotFoundError
 from .identity import Principal
 
@@ -61,6 +62,11 @@ def parse_departments(value) -> list[str] | None:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _aware(d: datetime) -> datetime:
+    """SQLite returns naive datetimes (stored as UTC)."""
+    return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
 
 
 class AccountStore:
@@ -133,9 +139,12 @@ class AccountStore:
                 u.departments = ALL_DEPARTMENTS if deps is None else ",".join(deps)
             if active is not None:
                 u.active = bool(active)
+                if not u.active:
+                    self._end_all(s, user_id, "locked")
             if password is not None:
                 self._check_password(password)
                 u.password_hash = _HASHER.hash(password)
+                self._end_all(s, user_id, "password_changed")
             s.add(AuditEvent(user_id=actor, action="user_updated", object_id=user_id[:100], outcome="ok"))
             s.commit()
             return self.as_dict(u)
@@ -187,6 +196,62 @@ class AccountStore:
                              outcome="ok" if u.active else "inactive"))
             s.commit()
             return u
+
+    # -- browser sessions -------------------------------------------------------------
+    @staticmethod
+    def _sid(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def open_session(self, user_id: str) -> str:
+        """A new session; returns the token for the cookie (the database keeps only its hash)."""
+        token = secrets.token_urlsafe(32)
+        with self.Session() as s:
+            s.add(WebSession(id=self._sid(token), user_id=user_id))
+            s.commit()
+        return token
+
+    def session_user(self, token: str, *, max_age_s: float, idle_s: float) -> User | None:
+        """The active user of a live session, or None (unknown, ended, expired, user locked)."""
+        if not token:
+            return None
+        now = _now()
+        with self.Session() as s:
+            ws = s.get(WebSession, self._sid(token))
+            if ws is None or ws.ended_at is not None:
+                return None
+            created, seen = _aware(ws.created_at), _aware(ws.last_seen_at)
+            if now - created > timedelta(seconds=max_age_s) or now - seen > timedelta(seconds=idle_s):
+                ws.ended_at, ws.ended_reason = now, "expired"
+                s.commit()
+                return None
+            u = s.get(User, ws.user_id)
+            if u is None or not u.active:
+                return None
+            if now - seen > timedelta(seconds=30):
+                ws.last_seen_at = now
+                s.commit()
+            return u
+
+    def end_session(self, token: str, reason: str = "logout") -> None:
+        with self.Session() as s:
+            ws = s.get(WebSession, self._sid(token)) if token else None
+            if ws is not None and ws.ended_at is None:
+                ws.ended_at, ws.ended_reason = _now(), reason
+                s.add(AuditEvent(user_id=ws.user_id, action="logout", object_id=None, outcome=reason))
+                s.commit()
+
+    @staticmethod
+    def _end_all(s, user_id: str, reason: str) -> None:
+        for ws in s.scalars(select(WebSession).where(WebSession.user_id == user_id,
+                                                     WebSession.ended_at.is_(None))).all():
+            ws.ended_at, ws.ended_reason = _now(), reason
+
+    def active_sessions(self) -> dict[str, int]:
+        """user id -> number of open sessions (for administration)."""
+        with self.Session() as s:
+            rows = s.execute(select(WebSession.user_id, func.count()).where(WebSession.ended_at.is_(None))
+                             .group_by(WebSession.user_id)).all()
+            return {u: n for u, n in rows}
 
     def ensure_initial_admin(self, password: str | None = None) -> str | None:
         """On an empty user table create ``admin`` (all roles, all departments). Returns the password

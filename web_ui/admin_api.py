@@ -94,7 +94,8 @@ def admin_router(auth, get_assistant, get_library, get_letters) -> APIRouter:
 
     @router.get("/users", summary="Benutzer und Rollen")
     def users(_: Principal = Depends(admin)):
-        return auth.accounts.list()
+        open_sessions = auth.accounts.active_sessions()
+        return [dict(u, sessions=open_sessions.get(u["id"], 0)) for u in auth.accounts.list()]
 
     @router.post("/users", status_code=201, summary="Lokales Konto anlegen")
     def add_user(req: NewUser, principal: Principal = Depends(admin)):

@@ -132,25 +132,30 @@ class Auth:
         return token
 
     def start_session(self, request: Request, user_id: str) -> None:
-        request.session.clear()  # new session id material: no fixation of an anonymous session
-        now = int(time.time())
-        request.session.update({"uid": user_id, "iat": now, "seen": now, "csrf": secrets.token_urlsafe(32)})
+        """A new server-side session; the cookie gets its token and a fresh CSRF token (no fixation of
+        an anonymous session)."""
+        old = request.session.get("sid")
+        if old:
+            self.accounts.end_session(old, "replaced")
+        request.session.clear()
+        request.session.update({"uid": user_id, "sid": self.accounts.open_session(user_id),
+                                "csrf": secrets.token_urlsafe(32)})
+
+    def end_session(self, request: Request) -> None:
+        sid = request.session.get("sid")
+        if sid:
+            self.accounts.end_session(sid, "logout")
+        request.session.clear()
 
     def principal_from_session(self, session: dict) -> Principal | None:
-        uid = session.get("uid")
-        if not uid:
+        sid = session.get("sid")
+        if not sid:
             return None
-        now = int(time.time())
-        if now - int(session.get("iat", 0)) > self.cfg.session_hours * 3600 or \
-                now - int(session.get("seen", 0)) > self.cfg.idle_minutes * 60:
+        user = self.accounts.session_user(sid, max_age_s=self.cfg.session_hours * 3600,
+                                          idle_s=self.cfg.idle_minutes * 60)
+        if user is None or user.id != session.get("uid"):
             session.clear()
             return None
-        user = self.accounts.get(uid)
-        if user is None or not user.active:
-            session.clear()
-            return None
-        if now - int(session.get("seen", 0)) > 30:
-            session["seen"] = now
         return self.accounts.principal(user)
 
     # -- dependencies ---------------------------------------------------------------
@@ -255,7 +260,7 @@ def auth_router(auth: Auth) -> APIRouter:
         sent = str(form.get("csrf_token") or request.headers.get("x-csrf-token") or "")
         expected = request.session.get("csrf", "")
         if expected and secrets.compare_digest(sent, expected):
-            request.session.clear()
+            auth.end_session(request)
         return RedirectResponse("/login", status_code=303)
 
     @router.get("/api/me", tags=["Anmeldung"], summary="Angemeldete Person, Rollen, Fachbereiche, CSRF-Token")

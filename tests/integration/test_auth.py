@@ -80,6 +80,23 @@ def test_login_logout_and_wrong_password(system):
     r = c.post("/logout", data={"csrf_token": me["csrf_token"]}, follow_redirects=False)
     assert r.status_code == 303
     assert c.get("/api/me").status_code == 401
+    # the cookie of the ended session, replayed (e.g. copied before logout), is dead on the server too
+    replay = client_for(system)
+    replay.cookies.set("lotse_session", cookie)
+    assert replay.get("/api/me").status_code == 401
+
+
+def test_locking_an_account_or_a_new_password_ends_its_sessions_at_once(system):
+    system["accounts"].add("kurzzeit", "Kurzzeit", ["sachbearbeitung"], ["S-I"], PASSWORD)
+    c = client_for(system, "kurzzeit")
+    admin = client_for(system, "admin")
+    assert admin.put("/api/admin/users/kurzzeit", json={"password": PASSWORD + "-neu"}).status_code == 200
+    assert c.get("/api/me").status_code == 401
+    c = TestClient(c.app)
+    web_login(c, "kurzzeit", PASSWORD + "-neu")
+    assert {u["id"]: u for u in admin.get("/api/admin/users").json()}["kurzzeit"]["sessions"] == 1
+    assert admin.put("/api/admin/users/kurzzeit", json={"active": False}).status_code == 200
+    assert c.get("/api/me").status_code == 401
 
 
 def test_password_stored_as_argon2_hash_never_plain(system):
