@@ -76,13 +76,17 @@ class PolicyLibrary:
         managed = str(self.folder.resolve())
         return [dict(d, managed=d["root"] == managed) for d in self.kb.catalog.files()]
 
-    def upload(self, principal: Principal, filename: str, data: bytes, department: str) -> dict:
-        """Store the file under the department's folder and index it at once."""
+    def upload(self, principal: Principal, filename: str, data: bytes, department: str,
+               doc_type: str | None = None) -> dict:
+        """Store the file under the department's folder (``doc_type`` in a sidecar ``<file>.meta.yaml``)
+        and index it at once."""
         name = safe_filename(filename)
         if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
             raise LibraryError(f"Dateityp nicht unterstützt. Erlaubt: {', '.join(SUPPORTED_SUFFIXES)}.")
         if not _DEPARTMENT.fullmatch(department or ""):
             raise LibraryError("Bitte einen gültigen Fachbereich angeben (z. B. S-III).")
+        if doc_type and not _DEPARTMENT.fullmatch(doc_type):
+            raise LibraryError("Die Dokumentart ist ungültig (z. B. arbeitsanweisung, checkliste, faq).")
         if not data:
             raise LibraryError("Die Datei ist leer.")
         if len(data) > self.max_bytes:
@@ -90,6 +94,11 @@ class PolicyLibrary:
         target_dir = self.folder / department
         target_dir.mkdir(parents=True, exist_ok=True)
         target = target_dir / name
+        sidecar = target.with_name(name + ".meta.yaml")
+        if doc_type:
+            sidecar.write_text(f"doc_type: {doc_type}\n", encoding="utf-8")
+        else:
+            sidecar.unlink(missing_ok=True)
         tmp = target.with_name(f".{name}.{uuid.uuid4().hex}.part")
         tmp.write_bytes(data)
         tmp.replace(target)
@@ -99,9 +108,10 @@ class PolicyLibrary:
         self._audit(principal, "document_upload", source, "error" if error else "ok")
         if error:
             target.unlink(missing_ok=True)
+            sidecar.unlink(missing_ok=True)
             self.kb.index(self.folder, progress=False)
             raise LibraryError(f"Die Datei konnte nicht gelesen werden: {error}")
-        return {"source": source, "department": department, "report": report.as_dict()}
+        return {"source": source, "department": department, "doc_type": doc_type, "report": report.as_dict()}
 
     def remove(self, principal: Principal, source: str) -> dict:
         """Delete an uploaded document (bundled or folder-indexed documents are not removable here)."""
@@ -109,6 +119,7 @@ class PolicyLibrary:
         if self.folder.resolve() not in path.parents or not path.is_file():
             raise NotFoundError("Dieses Dokument gibt es nicht oder es wurde nicht hier hochgeladen.")
         path.unlink()
+        path.with_name(path.name + ".meta.yaml").unlink(missing_ok=True)
         report = self.kb.index(self.folder, progress=False)
         self._audit(principal, "document_remove", source, "ok")
         return {"source": source, "removed": report.removed}

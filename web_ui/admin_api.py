@@ -56,14 +56,15 @@ def admin_router(auth, get_assistant, get_library, get_letters) -> APIRouter:
         return library().documents()
 
     @router.post("/documents", status_code=201, summary="Richtliniendokument hochladen und indizieren")
-    async def upload(file: UploadFile = File(...), department: str = Form(...),
+    async def upload(file: UploadFile = File(...), department: str = Form(...), doc_type: str | None = Form(None),
                      principal: Principal = Depends(admin)):
         lib = library()
         data = await file.read(lib.max_bytes + 1)
         from starlette.concurrency import run_in_threadpool
 
         try:
-            return await run_in_threadpool(lib.upload, principal, file.filename or "", data, department.strip())
+            return await run_in_threadpool(lib.upload, principal, file.filename or "", data, department.strip(),
+                                           (doc_type or "").strip() or None)
         except (LibraryError, NotFoundError) as exc:
             fail(exc)
 

@@ -62,7 +62,7 @@ class FeedbackRequest(BaseModel):
 #: page path -> (file in static/, roles of which one is needed; empty: any logged-in user)
 PAGES: dict[str, tuple[str, frozenset[str]]] = {
     "/": ("chat.html", frozenset()),
-    "/schreiben": ("letters.html", frozenset()),
+    "/schreiben": ("letters.html", frozenset({"sachbearbeitung", "pruefung"})),
     "/schulung": ("training.html", frozenset()),
     "/verwaltung": ("admin.html", frozenset({"administration"})),
     "/bericht": ("report.html", frozenset({"administration", "schulung"})),
@@ -282,7 +282,7 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
     if letters is not None:
         from .letters_api import letters_router
 
-        app.include_router(letters_router(lambda: letters, get_principal))
+        app.include_router(letters_router(lambda: letters, get_principal, auth.require))
     if training is not None:
         from .training_api import training_router
 

@@ -76,8 +76,16 @@ def _http(exc: Exception) -> HTTPException:
     raise exc
 
 
-def letters_router(get_service: Callable[[], LetterService], get_principal: Callable[[], Principal]) -> APIRouter:
+def letters_router(get_service: Callable[[], LetterService], get_principal: Callable[[], Principal],
+                   require: Callable[..., Callable] | None = None) -> APIRouter:
+    """``require(*roles)`` (optional) returns a dependency yielding the principal when it has one of the
+    roles (403 otherwise): drafting needs Sachbearbeitung, reviewing Prüfung, reading and filing either."""
     router = APIRouter(prefix="/api/letters", tags=["Schreiben"])
+    if require is not None:
+        author, reviewer, staff = (require("sachbearbeitung"), require("pruefung"),
+                                   require("sachbearbeitung", "pruefung"))
+    else:
+        author = reviewer = staff = get_principal
 
     def call(fn, *args, **kw):
         try:
@@ -86,7 +94,7 @@ def letters_router(get_service: Callable[[], LetterService], get_principal: Call
             raise _http(exc) from exc
 
     @router.get("/templates", response_model=TemplateListing, summary="Vorlagen auflisten (mit Problemen)")
-    def templates(service: LetterService = Depends(get_service)):
+    def templates(service: LetterService = Depends(get_service), _: Principal = Depends(staff)):
         return service.template_listing()
 
     @router.get("", summary="Schreiben auflisten",
@@ -94,85 +102,85 @@ def letters_router(get_service: Callable[[], LetterService], get_principal: Call
                 "Aktenzeichen, nur eigene.")
     def list_letters(state: str | None = Query(None), aktenzeichen: str | None = Query(None),
                      mine: bool = Query(False), service: LetterService = Depends(get_service),
-                     principal: Principal = Depends(get_principal)):
+                     principal: Principal = Depends(staff)):
         return service.list_letters(principal, state=state, aktenzeichen=aktenzeichen, mine=mine)
 
     @router.get("/review-queue", summary="Prüfkorb: eingereichte Schreiben",
                 description="Älteste zuerst; `may_approve` ist bei eigenen Vier-Augen-Schreiben false.")
-    def review_queue(service: LetterService = Depends(get_service), principal: Principal = Depends(get_principal)):
+    def review_queue(service: LetterService = Depends(get_service), principal: Principal = Depends(reviewer)):
         return service.review_queue(principal)
 
     @router.post("", status_code=201, summary="Entwurf aus einer Akte erstellen",
                  description="Liest die Akte live aus der E-Akte, füllt Empfänger, Aktenzeichen, Fristen und "
                  "Textvorschläge (proposal: true) vor.")
     def create(req: DraftRequest, service: LetterService = Depends(get_service),
-               principal: Principal = Depends(get_principal)):
+               principal: Principal = Depends(author)):
         return call(service.create_draft, principal, req.aktenzeichen, req.template, req.fields)
 
     @router.get("/{letter_id}", summary="Schreiben mit aktuellen Feldwerten, Vorschlägen und Kommentaren")
     def get(letter_id: str, service: LetterService = Depends(get_service),
-            principal: Principal = Depends(get_principal)):
+            principal: Principal = Depends(staff)):
         return call(service.get, principal, letter_id)
 
     @router.put("/{letter_id}", summary="Felder speichern (neue Version)",
                 responses={409: {"description": "Veraltete Version: Ihre Änderungen wurden im Verlauf "
                                  "gespeichert, aber nicht übernommen."}})
     def save(letter_id: str, req: SaveRequest, service: LetterService = Depends(get_service),
-             principal: Principal = Depends(get_principal)):
+             principal: Principal = Depends(author)):
         return call(service.save, principal, letter_id, req.fields, req.expected_version)
 
     @router.post("/{letter_id}/proposals/{field}/accept", summary="Textvorschlag übernehmen (ggf. geändert)")
     def accept(letter_id: str, field: str, req: AcceptRequest, service: LetterService = Depends(get_service),
-               principal: Principal = Depends(get_principal)):
+               principal: Principal = Depends(author)):
         return call(service.accept_proposal, principal, letter_id, field, req.expected_version, req.value)
 
     @router.post("/{letter_id}/submit", summary="Zur Prüfung einreichen")
     def submit(letter_id: str, req: TransitionRequest | None = None, service: LetterService = Depends(get_service),
-               principal: Principal = Depends(get_principal)):
+               principal: Principal = Depends(author)):
         return call(service.submit, principal, letter_id, req.expected_version if req else None)
 
     @router.post("/{letter_id}/approve", summary="Freigeben (Vier-Augen-Prinzip laut Vorlage)",
                  responses={403: {"description": "Verfasser/in darf ein Vier-Augen-Schreiben nicht freigeben"}})
     def approve(letter_id: str, req: TransitionRequest | None = None, service: LetterService = Depends(get_service),
-                principal: Principal = Depends(get_principal)):
+                principal: Principal = Depends(reviewer)):
         return call(service.approve, principal, letter_id, req.expected_version if req else None,
                     req.comment if req else None)
 
     @router.post("/{letter_id}/return", summary="Mit Kommentar zurückgeben")
     def return_(letter_id: str, req: TransitionRequest, service: LetterService = Depends(get_service),
-                principal: Principal = Depends(get_principal)):
+                principal: Principal = Depends(reviewer)):
         return call(service.return_with_comment, principal, letter_id, req.comment or "", req.expected_version)
 
     @router.post("/{letter_id}/comments", summary="Kommentar hinzufügen")
     def comment(letter_id: str, req: CommentRequest, service: LetterService = Depends(get_service),
-                principal: Principal = Depends(get_principal)):
+                principal: Principal = Depends(staff)):
         return call(service.add_comment, principal, letter_id, req.text)
 
     @router.post("/{letter_id}/file", summary="In der E-Akte ablegen (idempotent)",
                  description="Ist die E-Akte nicht erreichbar, wartet das Schreiben im Zustand to_be_filed "
                  "und wird später automatisch abgelegt.")
     def file(letter_id: str, service: LetterService = Depends(get_service),
-             principal: Principal = Depends(get_principal)):
+             principal: Principal = Depends(staff)):
         return call(service.file, principal, letter_id)
 
     @router.post("/retry-filing", summary="Wartende Ablagen erneut versuchen")
-    def retry(service: LetterService = Depends(get_service), principal: Principal = Depends(get_principal)):
+    def retry(service: LetterService = Depends(get_service), principal: Principal = Depends(staff)):
         return call(service.retry_pending, principal)
 
     @router.get("/{letter_id}/versions", summary="Versionsverlauf (jede Bearbeitung, auch nicht übernommene)")
     def versions(letter_id: str, service: LetterService = Depends(get_service),
-                 principal: Principal = Depends(get_principal)):
+                 principal: Principal = Depends(staff)):
         return call(service.versions, principal, letter_id)
 
     @router.post("/{letter_id}/plain-language", summary="Vorschlag in einfacher Sprache (nur mit Sprachmodell)")
     def plain(letter_id: str, req: PlainLanguageRequest, service: LetterService = Depends(get_service),
-              principal: Principal = Depends(get_principal)):
+              principal: Principal = Depends(author)):
         return call(service.plain_language, principal, letter_id, req.field)
 
     @router.get("/{letter_id}/docx", summary="Als Word-Dokument herunterladen",
                 response_class=Response, responses={200: {"content": {DOCX_MIME: {}}}})
     def docx(letter_id: str, service: LetterService = Depends(get_service),
-             principal: Principal = Depends(get_principal)):
+             principal: Principal = Depends(staff)):
         view = call(service.get, principal, letter_id)
         data = call(service.render_docx, letter_id, principal)
         return _download(data, service.file_name(view), DOCX_MIME)
@@ -181,7 +189,7 @@ def letters_router(get_service: Callable[[], LetterService], get_principal: Call
                 response_class=Response, responses={200: {"content": {"application/pdf": {}}},
                                                     501: {"description": "PDF nicht verfügbar"}})
     def pdf(letter_id: str, service: LetterService = Depends(get_service),
-            principal: Principal = Depends(get_principal)):
+            principal: Principal = Depends(staff)):
         view = call(service.get, principal, letter_id)
         data = call(service.render_pdf, letter_id, principal)
         return _download(data, service.file_name(view, "pdf"), "application/pdf")

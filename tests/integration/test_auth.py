@@ -182,6 +182,29 @@ def test_zero_cross_department_hits_over_the_whole_question_set(system):
     assert r.status_code == 404
 
 
+def test_letter_endpoints_need_the_matching_role(system):
+    """Only reviewers (Prüfung) see the review queue and may approve; trainers and administrators who are
+    not caseworkers cannot draft letters."""
+    from assistant.letters.workflow import LetterService
+    from web_ui.app import create_app
+
+    letters = LetterService(system["settings"].db_url(), None, system["assistant"].kb)  # no e-file needed here
+    app = create_app(system["settings"], system["assistant"], accounts=system["accounts"], letters=letters)
+    sb = TestClient(app)
+    web_login(sb, "sb1", PASSWORD)
+    assert sb.get("/api/letters/review-queue").status_code == 403
+    assert sb.post("/api/letters/abc/approve", json={}).status_code == 403
+    admin = TestClient(app)
+    web_login(admin, "admin", PASSWORD)
+    r = admin.post("/api/letters", json={"aktenzeichen": "S-III-WG/2026/000001", "template": "anhoerung"})
+    assert r.status_code == 403 and "Sachbearbeitung" in r.json()["detail"]
+    assert admin.get("/schreiben").status_code == 403
+    system["accounts"].add("pruefer", "Prüfer", ["pruefung"], ["S-I"], PASSWORD)
+    rev = TestClient(app)
+    web_login(rev, "pruefer", PASSWORD)
+    assert rev.get("/api/letters/review-queue").status_code == 200
+
+
 def test_feedback_on_own_answers_only(system):
     c = client_for(system, "sb1")
     body = c.post("/api/ask", json={"question": "Wie fordere ich fehlende Unterlagen an?"}).json()
@@ -201,12 +224,14 @@ def test_admin_uploads_reindexes_and_removes_a_document_for_one_department(syste
     admin = client_for(system, "admin")
     doc = ("# Dienstanweisung Kältehilfe\n\n## Notübernachtung im Winter\n\nDie Kältehilfe öffnet die "
            "Notübernachtung am Schwabinger Bogen ab dem ersten Frosttag; Anmeldung über die Pforte.\n")
-    r = admin.post("/api/admin/documents", data={"department": "S-II"},
+    r = admin.post("/api/admin/documents", data={"department": "S-II", "doc_type": "arbeitsanweisung"},
                    files={"file": ("kaeltehilfe.md", doc.encode(), "text/markdown")})
     assert r.status_code == 201, r.text
     assert r.json()["source"] == "S-II/kaeltehilfe.md"
     q = {"q": "Notübernachtung Schwabinger Bogen Frosttag", "k": 3}
-    assert admin.get("/api/search", params=q).json()[0]["source"] == "S-II/kaeltehilfe.md"
+    top = admin.get("/api/search", params=q).json()[0]
+    assert top["source"] == "S-II/kaeltehilfe.md" and top["department"] == "S-II"
+    assert top["doc_type"] == "arbeitsanweisung"
     assert all(h["source"] != "S-II/kaeltehilfe.md" for h in client_for(system, "sb1").get("/api/search", params=q).json())
     # corrupt and unsupported files: a clear German error, nothing indexed
     bad = admin.post("/api/admin/documents", data={"department": "S-II"},
