@@ -163,6 +163,8 @@
     const data = new FormData();
     data.append("file", file.files[0]);
     data.append("department", dep.value.trim());
+    const art = document.getElementById("upload-art");
+    if (art && art.value) data.append("doc_type", art.value);
     const btn = form.querySelector("button[type=submit]");
     btn.disabled = true;
     showLoading(msg, "Datei wird hochgeladen und indiziert …");
