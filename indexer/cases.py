@@ -19,6 +19,14 @@ S-II, Hilfe zur Pflege / Grundsicherung / BuT S-I, Zuschuss S-Z).
 * **Search limit**: the EAI returns at most 500 hits per search and has no paging. A search
   that hits the limit is reported; cases already in the index are then checked one by one
   (``get_case``) instead of being removed, and bulk loads can pass ``case_coos`` explicitly.
+* **Isolated reading**: with an :class:`~connectors.efile.config.EFileConfig` (always so for
+  ``lotse sync-cases``, :func:`run_sync`) the cases are read and turned into records in a separate
+  child process, one per sync run (:mod:`indexer.case_reader`), which builds the connector itself
+  and returns only the scrubbed records. This process, which embeds and writes Chroma, never
+  receives raw case data: Chroma's HNSW files can contain uninitialised memory of the writing
+  process. Errors of the child (connector errors, a crash) end the run like any e-file error.
+  Given a live connector object instead (tests, benchmarks), ``CaseSync`` reads in-process:
+  **not isolated**.
 * Logged are COO addresses and counts, never case content.
 """
 
@@ -30,15 +38,16 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from connectors.efile.config import EFileConfig
 from connectors.efile.procedures import PROCEDURE_TYPES
-from connectors.efile.protocol import Case, DocumentRef, EFileConnector, Procedure
-from connectors.errors import ConnectorError, NotFound
+from connectors.efile.protocol import EFileConnector
+from connectors.errors import ConnectorError
 
+from .case_reader import SEARCH_LIMIT, ChildReader, ConfigError, LocalReader, ReaderFailure, ReadResult
 from .catalog import FileRecord
 from .chunking import Chunk
 from .pii import CaseRecord, CaseRecordBuilder
@@ -48,7 +57,6 @@ log = logging.getLogger(__name__)
 
 ROOT = "efile"
 DOC_TYPE = "akte"
-SEARCH_LIMIT = 500  # the EAI answers at most 500 hits per search, without paging
 RESUME_MAX_AGE_S = 24 * 3600
 
 _SCHEMA = """
@@ -195,14 +203,6 @@ class CaseState:
                        (status, error, time.time(), run_id))
 
 
-@dataclass
-class _Fetched:
-    coo: str
-    case: Case | None  # None: gone (NotFound)
-    procedures: list[Procedure] = field(default_factory=list)
-    documents: dict[str, list[DocumentRef]] = field(default_factory=dict)
-
-
 class _Abort(Exception):
     def __init__(self, exc: ConnectorError, coo: str | None, during_search: bool = False):
         super().__init__(exc.message)
@@ -210,13 +210,21 @@ class _Abort(Exception):
 
 
 class CaseSync:
-    """Incremental, resumable sync of e-file cases into a :class:`~indexer.KnowledgeBase`."""
+    """Incremental, resumable sync of e-file cases into a :class:`~indexer.KnowledgeBase`.
 
-    def __init__(self, kb, connector: EFileConnector, *, apentries: Sequence[str] | None = None,
+    ``source`` is either an :class:`~connectors.efile.config.EFileConfig`: each :meth:`sync` then
+    reads in its own child process that builds the connector from it (isolated, see the module
+    docstring); or a live connector object: read in this process, **not isolated** (this process
+    then holds raw case data; meant for tests and benchmarks only).
+    """
+
+    def __init__(self, kb, source: EFileConfig | EFileConnector, *, apentries: Sequence[str] | None = None,
                  builder: CaseRecordBuilder | None = None, workers: int = 8, batch_size: int = 64,
                  state_path: Path | None = None, resume_max_age_s: float = RESUME_MAX_AGE_S):
         self.kb = kb
-        self.connector = connector
+        self.efile_cfg = source if isinstance(source, EFileConfig) else None
+        self.connector = None if self.efile_cfg is not None else source
+        self._reader: ChildReader | LocalReader | None = None
         self.apentries = list(apentries) if apentries is not None else [p.apentry_coo for p in PROCEDURE_TYPES]
         self.builder = builder or CaseRecordBuilder(default_department=kb.cfg.default_department)
         self.workers = max(1, workers)
@@ -234,6 +242,35 @@ class CaseSync:
         targeted refresh); a case that is gone is removed, nothing else is.
         """
         t0 = time.monotonic()
+        if self.efile_cfg is None:
+            reader: ChildReader | LocalReader = LocalReader(self.connector, self.builder, self.workers)
+        else:
+            reader = ChildReader(self.efile_cfg, self.builder, self.workers)
+            try:
+                reader.start()
+            except ConfigError as exc:
+                reader.close()
+                return SyncReport(error=exc.message, seconds=time.monotonic() - t0)
+            except ReaderFailure as exc:
+                reader.close()
+                log.warning("case reader process could not start: %s", type(exc).__name__)
+                return SyncReport(error=f"Abgleich mit der E-Akte nicht möglich: {exc.message} Es wurde nichts "
+                                        "geändert.", seconds=time.monotonic() - t0)
+            except BaseException:
+                reader.close()
+                raise
+        self._reader = reader
+        try:
+            report = self._sync(t0, case_coos, progress, on_case)
+            # problems of the source itself (XDOMEA: a broken package), German, without case content
+            report.warnings.extend(reader.import_warnings())
+            return report
+        finally:
+            self._reader = None
+            reader.close()
+
+    def _sync(self, t0: float, case_coos: Sequence[str] | None, progress: bool,
+              on_case: Callable[[str], None] | None) -> SyncReport:
         report = SyncReport()
         scope = "all" if case_coos is None else "explicit"
         self.kb.indexer.recover()
@@ -314,14 +351,15 @@ class CaseSync:
         apentry_of: dict[str, str] = {}
         truncated: set[str] = set()
         names = {p.apentry_coo: p.name for p in PROCEDURE_TYPES}
+        reader = self._reader
         # connectors without a search cap (XDOMEA import) say so with ``search_limit = None``
-        limit = getattr(self.connector, "search_limit", SEARCH_LIMIT)
+        limit = reader.search_limit
         for ap in self.apentries:
             try:
-                refs = self.connector.search_cases(apentry=ap)
+                coos, hits = reader.search(ap)
             except ConnectorError as exc:
                 raise _Abort(exc, names.get(ap, ap), during_search=True) from exc
-            if limit and len(refs) >= limit:
+            if limit and hits >= limit:
                 truncated.add(ap)
                 label = names.get(ap, ap)
                 report.truncated.append(label)
@@ -330,70 +368,37 @@ class CaseSync:
                     f"({SEARCH_LIMIT} Treffer) erreicht; weitere Akten wurden nicht gefunden. Bereits "
                     "indexierte Akten dieses Eintrags werden einzeln geprüft statt entfernt.")
                 log.warning("case search for apentry %s hit the limit of %d", ap, SEARCH_LIMIT)
-            for ref in refs:
-                if ref.coo not in apentry_of:
-                    apentry_of[ref.coo] = ap
-                    order.append(ref.coo)
+            for coo in coos:
+                if coo not in apentry_of:
+                    apentry_of[coo] = ap
+                    order.append(coo)
         return order, apentry_of, truncated
 
     # -- reading ------------------------------------------------------------------------------
-    def _read(self, coo: str) -> _Fetched:
-        try:
-            case = self.connector.get_case(coo)
-        except NotFound:
-            return _Fetched(coo, None)
-        out = _Fetched(coo, case)
-        for ref in case.procedures:
-            try:
-                proc = self.connector.get_procedure(ref.coo)
-                docs = self.connector.list_documents(ref.coo)
-            except NotFound:
-                continue  # cancelled in between: not part of the case any more
-            out.procedures.append(proc)
-            out.documents[proc.coo] = docs
-        return out
-
     def _process_batch(self, batch: list[str], apentry_of: dict[str, str | None],
                        indexed: dict[str, FileRecord], run_id: int, report: SyncReport,
                        bar: Progress | None, on_case: Callable[[str], None] | None) -> int:
-        """Read, build and write one batch; returns the number of cases handled."""
-        results: list[_Fetched] = []
-        failure: _Abort | None = None
-        if self.workers == 1 or len(batch) == 1:
-            for coo in batch:
-                try:
-                    results.append(self._read(coo))
-                except ConnectorError as exc:
-                    failure = _Abort(exc, coo)
-                    break
-        else:
-            with ThreadPoolExecutor(max_workers=min(self.workers, len(batch))) as pool:
-                futures = [(coo, pool.submit(self._read, coo)) for coo in batch]
-                for coo, fut in futures:
-                    try:
-                        res = fut.result()
-                    except ConnectorError as exc:
-                        if failure is None:
-                            failure = _Abort(exc, coo)
-                        continue
-                    if failure is None:  # keep results up to the first failure, in order
-                        results.append(res)
+        """Read (records only, see :mod:`indexer.case_reader`) and write one batch; returns the
+        number of cases handled."""
+        results: list[ReadResult]
+        results, failed = self._reader.read(batch)
+        failure = _Abort(failed[1], failed[0]) if failed is not None else None
         to_write: list[tuple[CaseRecord, str | None]] = []
         unchanged: list[str] = []
         for res in results:
             key = file_key(res.coo)
-            if res.case is None:
+            record = res.record
+            if record is None:
                 report.vanished += 1
                 if key in indexed or res.coo in self._state_coos():
                     self._remove(res.coo, indexed, report)
             else:
-                record = self.builder.build(res.case, res.procedures, res.documents)
                 prev = indexed.get(key)
                 if prev is not None and prev.digest == record.digest() and prev.chunk_ids:
                     unchanged.append(res.coo)
                     report.unchanged += 1
                 else:
-                    to_write.append((record, apentry_of.get(res.coo) or res.case.apentry or None))
+                    to_write.append((record, apentry_of.get(res.coo) or res.apentry or None))
             if bar is not None:
                 bar.step(res.coo)
             if on_case:
@@ -467,30 +472,21 @@ class CaseSync:
         log.info("case %s removed from the index (no longer in the e-file)", coo)
 
 
-def run_sync(kb, efile_cfg, progress: bool = False) -> SyncReport:
-    """Body of ``lotse sync-cases``: sync all cases of the configured e-file into ``kb``."""
-    from connectors.efile.registry import build_connector
+def run_sync(kb, efile_cfg: EFileConfig, progress: bool = False) -> SyncReport:
+    """Body of ``lotse sync-cases``: sync all cases of the configured e-file into ``kb``.
 
-    try:
-        connector = build_connector(efile_cfg)
-    except ValueError as exc:
-        return SyncReport(error=str(exc))
-    if connector is None:
+    Always isolated: the connector is built and the cases are read in a child process (see the
+    module docstring); this process only receives the scrubbed records.
+    """
+    if not isinstance(efile_cfg, EFileConfig):
+        raise TypeError("run_sync needs the EFileConfig (the connector is built in the reader process)")
+    if efile_cfg.kind == "none":
         return SyncReport(error="Die E-Akte ist nicht angebunden (efile.kind = \"none\"); es wurde nichts abgeglichen.")
-    sync = CaseSync(kb, connector)
+    sync = CaseSync(kb, efile_cfg)
     try:
-        report = sync.sync(progress=progress)
-        # problems of the source itself (XDOMEA: a broken package), German, without case content
-        import_warnings = getattr(connector, "import_warnings", None)
-        if callable(import_warnings):
-            try:
-                report.warnings.extend(import_warnings())
-            except ConnectorError:
-                pass  # the sync itself already reported the source as unavailable
-        return report
+        return sync.sync(progress=progress)
     finally:
         sync.close()
-        connector.close()
 
 
 __all__ = ["CaseSync", "CaseState", "SyncReport", "run_sync", "file_key", "ROOT", "DOC_TYPE", "SEARCH_LIMIT"]
