@@ -73,6 +73,10 @@ def test_streamed_answer_with_citations_source_panel_and_feedback(login):
     page.evaluate("""() => { window.__renders = 0; new MutationObserver(() => { window.__renders++; })
         .observe(document.getElementById('verlauf'), {childList: true, subtree: true, characterData: true}); }""")
     answer = _ask(page, QUESTION)
+    for _ in range(100):  # the answer renders on "done"; "saved" (database write) follows a moment later
+        if any(f.get("type") == "saved" for f in frames):
+            break
+        page.wait_for_timeout(100)
 
     tokens = [f for f in frames if f.get("type") == "token"]
     assert len(tokens) >= 2, f"answer not streamed token by token: {[f.get('type') for f in frames]}"
@@ -129,6 +133,10 @@ def test_streamed_answer_with_citations_source_panel_and_feedback(login):
     conv_ids = {f["conversation_id"] for f in frames if f.get("type") == "conversation"}
     follow = _ask(page, "Und wie lange dauert die Bearbeitung?")
     expect(follow.locator(".antworttext")).not_to_be_empty()
+    for _ in range(100):
+        if sum(f.get("type") == "saved" for f in frames) >= 2:
+            break
+        page.wait_for_timeout(100)
     ids = {f["conversation_id"] for f in frames if f.get("type") == "conversation"}
     assert ids == conv_ids and len(ids) == 1
     asks = [f for f in frames if f.get("type") == "saved"]
