@@ -364,6 +364,18 @@ class ModelAnswerStore:
 
     def __init__(self, Session, kb, threshold: float = MATCH_THRESHOLD):
         self.Session, self.kb, self.threshold = Session, kb, threshold
+        # terms of stored questions, per index generation (their idf weights change with the index)
+        self._terms_cache: dict[tuple, dict[str, float]] = {}
+
+    def _stored_terms(self, row) -> dict[str, float]:
+        catalog = getattr(self.kb, "catalog", None)
+        key = (catalog.generation() if catalog is not None else None, row.id, row.question)
+        found = self._terms_cache.get(key)
+        if found is None:
+            if len(self._terms_cache) > 10_000:
+                self._terms_cache.clear()
+            found = self._terms_cache[key] = self.terms(row.question)
+        return found
 
     # -- similarity -------------------------------------------------------------------------
     def terms(self, text: str) -> dict[str, float]:
@@ -494,7 +506,7 @@ class ModelAnswerStore:
         q = self.terms(question)
         if not q:
             return None
-        scored = sorted(((self.similarity(q, self.terms(r.question)), -r.id, r) for r in rows),
+        scored = sorted(((self.similarity(q, self._stored_terms(r)), -r.id, r) for r in rows),
                         key=lambda x: (x[0], x[1]), reverse=True)
         for score, _, r in scored:
             if score < self.threshold:
@@ -514,7 +526,10 @@ def curated_answer(assistant, question: str, principal: Principal, history: list
     (then the normal pipeline answers). Never raises: a failure here must not stop answering."""
     try:
         query = rule_condense(question, history) if history else question
-        found = ModelAnswerStore(assistant.Session, assistant.kb).match(query, principal)
+        store = getattr(assistant, "_model_answer_store", None)
+        if store is None:  # one store per assistant: its term cache outlives the request
+            store = assistant._model_answer_store = ModelAnswerStore(assistant.Session, assistant.kb)
+        found = store.match(query, principal)
     except Exception:  # noqa: BLE001
         log.exception("model answer lookup failed; answering normally")
         return None

@@ -115,9 +115,7 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException):
         if exc.status_code == 401 and not request.url.path.startswith("/api/") and request.method == "GET":
-            from urllib.parse import quote
-
-            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+            return _to_login(request.url.path)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
@@ -299,9 +297,7 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
         def page(request: Request):
             principal = auth.principal_from_session(request.session)
             if principal is None:
-                from urllib.parse import quote
-
-                return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
+                return _to_login(path)
             if roles and not principal.roles & roles:
                 return HTMLResponse(FORBIDDEN_PAGE, status_code=403)
             target = STATIC / file
@@ -315,6 +311,12 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
         page_route(path, file, roles)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def _to_login(path: str) -> RedirectResponse:
+    from urllib.parse import quote
+
+    return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
 
 
 FORBIDDEN_PAGE = """<!doctype html><html lang="de"><head><meta charset="utf-8"><title>Kein Zugriff – Lotse</title>
