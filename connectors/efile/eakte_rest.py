@@ -8,6 +8,10 @@
   Erledigung's ``filesubj`` as ``[lotse-id:<key>]`` (``objterms`` would be dropped
   silently when the term is not in the catalogue). Before filing, the Vorgang's
   Erledigungen are checked for that marker; a hit returns the earlier receipt.
+* The acting person: ``userlogin`` is the context header the EAI defines for the DMS user on whose
+  behalf a call runs (the DMS records it as ``objcreatedby``/owner). The client sends its configured
+  login on every call; ``file_outgoing(..., userlogin=...)`` sends the caseworker's login instead,
+  so the Erledigung carries the person, not the technical account.
 """
 
 from __future__ import annotations
@@ -146,8 +150,11 @@ class EAkteRestClient:
         file_name: str,
         content: bytes,
         idempotency_key: str,
+        *,
+        userlogin: str | None = None,
     ) -> FilingReceipt:
-        """File an Erledigung with one Schriftstück; a repeated key never files twice."""
+        """File an Erledigung with one Schriftstück; a repeated key never files twice. ``userlogin``:
+        the DMS login of the person on whose behalf it is filed (default: the configured one)."""
         if not _KEY_RE.match(idempotency_key):
             raise ValueError("Ungültiger Idempotenz-Schlüssel (erlaubt: Buchstaben, Ziffern, . _ : -).")
         existing = self.find_filed(procedure_coo, idempotency_key)
@@ -164,7 +171,9 @@ class EAkteRestClient:
             ("params", (None, json.dumps(params, ensure_ascii=False).encode("utf-8"), "application/json")),
             ("giattachmenttype", (file_name, content, wire.mime_type_for(file_name.rpartition(".")[2]))),
         ]
-        resp = self._request("POST", "/outgoings", what="Ablage der Erledigung", idempotent=False, files=files)
+        extra = {"headers": {"userlogin": userlogin}} if userlogin else {}
+        resp = self._request("POST", "/outgoings", what="Ablage der Erledigung", idempotent=False, files=files,
+                             **extra)
         body = self._json(resp)
         objid = body.get("objid")
         if not objid:

@@ -113,6 +113,8 @@ class EFileConnector(Protocol):
         file_name: str,
         content: bytes,
         idempotency_key: str,
+        *,
+        userlogin: str | None = None,
     ) -> FilingReceipt: ...
 
     def health(self) -> Health: ...

@@ -769,7 +769,7 @@ class XdomeaConnector:
 
     # -- filing --------------------------------------------------------------------------------
     def file_outgoing(self, procedure_coo: str, title: str, subject: str, file_name: str, content: bytes,
-                      idempotency_key: str) -> FilingReceipt:
+                      idempotency_key: str, *, userlogin: str | None = None) -> FilingReceipt:
         raise EFileRefused(
             "XDOMEA-Importe sind schreibgeschützt: Lotse liest die Akten nur aus den XDOMEA-Exportpaketen und "
             "kann nichts in die E-Akte ablegen. Bitte das Schriftstück im führenden Aktensystem ablegen.",
