@@ -17,16 +17,18 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from indexer import Hit, KnowledgeBase
+from indexer.text import CITE, cited_numbers
 
+from .answerability import assess
 from .config import AssistantConfig
 from .errors import ProviderError
 from .identity import Principal
 from .prompts import Prompts
 from .providers.extractive import ExtractiveProvider
+from .question_types import question_type
 
 log = logging.getLogger(__name__)
 
-_CITE = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 _FOLLOWUP = re.compile(r"^(und|aber|was ist mit|wie ist es mit|gilt das|auch)\b|\b(dafür|dazu|davon|hierfür|"
                        r"deren|dessen|damit|darauf|dabei|diese[rsmn]?|dies|das gleiche|ebenso)\b", re.I)
 
@@ -57,7 +59,7 @@ class CitationFilter:
         def fix(m: re.Match) -> str:
             nums = [n for n in re.split(r"\s*[,;]\s*", m.group(1)) if 1 <= int(n) <= self.valid]
             return "[" + ", ".join(nums) + "]" if nums else ""
-        return _CITE.sub(fix, text)
+        return CITE.sub(fix, text)
 
     def feed(self, token: str) -> str:
         self._buf += token
@@ -71,15 +73,6 @@ class CitationFilter:
     def flush(self) -> str:
         out, self._buf = self._clean(self._buf), ""
         return out
-
-
-def cited_numbers(text: str) -> list[int]:
-    seen: list[int] = []
-    for m in _CITE.finditer(text):
-        for n in re.split(r"\s*[,;]\s*", m.group(1)):
-            if int(n) not in seen:
-                seen.append(int(n))
-    return seen
 
 
 def citation_dict(n: int, hit: Hit) -> dict:
@@ -120,12 +113,17 @@ class AnswerPipeline:
                                            departments=list(principal.departments)
                                            if principal.departments is not None else None)
         hits = retriever.hits(standalone)
-        support = self.kb.support(standalone, hits)
+        qtype = question_type(question)
+        if qtype == "other" and standalone != question:
+            qtype = question_type(standalone)
+        verdict = assess(standalone, hits, self.kb, qtype, self.cfg.refusal_threshold)
         t_retrieval = time.perf_counter()
-        yield {"type": "meta", "query": standalone, "support": round(support, 3), "provider": self.provider.name}
+        yield {"type": "meta", "query": standalone, "support": verdict.score, "question_type": qtype,
+               "provider": self.provider.name,
+               "departments": self.kb.visible_departments(retriever.departments)}
 
         timings = {"retrieval_ms": round((t_retrieval - t0) * 1000, 1)}
-        if not hits or support < self.cfg.refusal_threshold:
+        if not verdict.answerable:
             yield from self._refuse(hits, timings, t0)
             return
 

@@ -175,7 +175,7 @@ class Assistant:
 
     def source(self, principal: Principal, chunk_id: str) -> dict:
         row = self.kb.chunk(chunk_id)
-        if row is None or not principal.may_see(row.department):
+        if row is None or not self.kb.may_see(principal.departments, row.department, row.doc_type):
             raise NotFoundError("Diese Quelle gibt es nicht oder sie ist für Sie nicht freigegeben.")
         return {"chunk_id": row.chunk_id, "source": row.source, "title": row.title, "section": row.section,
                 "heading_path": list(row.heading_path), "page": row.page, "department": row.department,

@@ -9,13 +9,13 @@ import logging
 from pathlib import Path
 
 from .catalog import Catalog
-from .chunking import split_sentences
 from .config import ChromaConfig, IndexConfig
 from .embeddings import LocalEmbedder, StaticEmbedder
 from .errors import IndexingError, LoaderError, StoreError
 from .pipeline import Indexer, IndexReport
 from .analysis import analyze, analyze_query
 from .search import Hit, HybridSearcher, SourceRef, support_score
+from .text import split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,12 @@ class KnowledgeBase:
 
     def support(self, query: str, hits: list[Hit]) -> float:
         return support_score(self.searcher, query, hits)
+
+    def may_see(self, departments, department: str, doc_type: str) -> bool:
+        return self.searcher.may_see(departments, department, doc_type)
+
+    def visible_departments(self, departments: list[str] | None) -> list[str] | None:
+        return self.searcher.visible_departments(departments)
 
     def idf(self, term: str) -> float:
         return self.searcher.lexical.idf(term)

@@ -18,8 +18,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 import Stemmer
+import yaml
 
 _STEMMER = Stemmer.Stemmer("german")
 
@@ -222,11 +224,34 @@ def expand_synonyms(query: str) -> list[str]:
     return list(dict.fromkeys(extra))
 
 
+THESAURUS_FILE = Path(__file__).resolve().parent / "data" / "thesaurus.yaml"
+THESAURUS_WEIGHT = 0.5
+
+
+@lru_cache(maxsize=4)
+def load_thesaurus(path: Path = THESAURUS_FILE) -> tuple[tuple[frozenset[str], tuple[str, ...]], ...]:
+    """(stems of the colloquial key, document terms) pairs from the editable thesaurus file."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    entries = []
+    for key, terms in data.items():
+        stems = frozenset(stem(w) for w in words(str(key)) if w not in STOPWORDS or len(words(str(key))) > 1)
+        if stems:
+            entries.append((stems, tuple(str(t) for t in terms or ())))
+    return tuple(entries)
+
+
 def analyze_query(query: str) -> dict[str, float]:
-    """Weighted query terms: the query's own terms 1.0, synonym terms 0.4."""
+    """Weighted query terms: the query's own terms 1.0, thesaurus terms 0.5, synonym terms 0.4."""
     weights: dict[str, float] = {}
     for t in analyze(query):
         weights[t] = weights.get(t, 0.0) + 1.0
+    plain = {stem(w) for w in words(query)}
+    for key, terms in load_thesaurus():
+        if key <= plain:
+            for phrase in terms:
+                for t in analyze(phrase, compounds=False):
+                    if t not in weights:
+                        weights[t] = THESAURUS_WEIGHT
     for phrase in expand_synonyms(query):
         for t in analyze(phrase, compounds=False):
             if t not in weights:

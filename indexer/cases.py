@@ -52,11 +52,12 @@ from .catalog import FileRecord
 from .chunking import Chunk
 from .pii import CaseRecord, CaseRecordBuilder
 from .pipeline import Progress, chunk_terms, embed_text
+from .search import CASE_DOC_TYPE
 
 log = logging.getLogger(__name__)
 
 ROOT = "efile"
-DOC_TYPE = "akte"
+DOC_TYPE = CASE_DOC_TYPE
 RESUME_MAX_AGE_S = 24 * 3600
 
 _SCHEMA = """

@@ -9,29 +9,10 @@ mid-sentence.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 
 from .loaders.base import Block
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ(§„\"])")
-# abbreviations of German legal/administrative text after which a period does not end a sentence
-_ABBREV = re.compile(
-    r"(?:\b(?:Abs|Nr|Art|Ziff|Buchst|lit|vgl|bzw|ggf|gem|ca|usw|etc|Str|Tel|bspw|evtl|inkl|zzgl|max|min|"
-    r"Az|Aktz|Bd|Anm|Kap|Prof|Dr|St|Mio|Mrd|i\.V\.m|z\.B|d\.h|u\.a|o\.ä|s\.o|s\.u|i\.d\.R|z\.T|u\.U)|"
-    r"\b[A-ZÄÖÜa-zäöü])\.$"
-)
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of German administrative text; 'Abs. 1', 'z. B.', 'Nr. 3' do not end one."""
-    out: list[str] = []
-    for part in _SENTENCE_END.split(text):
-        if out and _ABBREV.search(out[-1]):
-            out[-1] = f"{out[-1]} {part}"
-        else:
-            out.append(part)
-    return out
+from .text import split_sentences
 
 
 @dataclass(frozen=True)

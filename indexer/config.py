@@ -32,6 +32,9 @@ class IndexConfig(BaseModel):
                                  "between paragraphs, never mid-sentence")
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are reported and skipped")
     default_department: str = Field("allgemein", description="Department of documents that declare none")
+    shared_departments: tuple[str, ...] = Field(
+        ("S-Z", "allgemein"), description="Departments whose policy documents every user sees (cross-cutting "
+        "guidance: deadlines, hearings, objections, data protection); case records stay in their department")
     dense_weight: float = Field(0.15, ge=0.0, le=1.0, description="Share of the dense score in the "
                                 "hybrid fusion (tuned on benchmarks/questions, dev split)")
     candidates: int = Field(60, ge=5, le=1000, description="Candidates taken from each retriever")

@@ -13,6 +13,8 @@ from .lexical import LexicalIndex
 
 log = logging.getLogger(__name__)
 
+CASE_DOC_TYPE = "akte"  # case records (indexer/cases.py) never become visible outside their department
+
 
 @dataclass(frozen=True)
 class SourceRef:
@@ -66,6 +68,8 @@ class HybridSearcher:
         elif mode == "dense":
             w = 1.0
         n = max(self.cfg.candidates, k * 4)
+        own = departments
+        departments = self.visible_departments(departments)
         lex: list[tuple[str, float]] = []
         dense: list[tuple[str, float]] = []
         if w < 1.0:
@@ -93,7 +97,7 @@ class HybridSearcher:
             row = rows.get(cid)
             if row is None:  # vector without catalog row (interrupted run): ignore
                 continue
-            if departments is not None and row.department not in departments:
+            if departments is not None and not self.may_see(own, row.department, row.doc_type):
                 continue
             key = (row.source, " > ".join(row.heading_path) or row.section)
             if key in seen_sections:
@@ -105,6 +109,20 @@ class HybridSearcher:
                 break
         log.debug("search mode=%s hits=%d in %.1f ms", mode, len(hits), (time.perf_counter() - t0) * 1000)
         return hits
+
+
+    def visible_departments(self, departments: list[str] | None) -> list[str] | None:
+        """The departments whose documents a user of ``departments`` sees: their own plus the shared ones."""
+        if departments is None:
+            return None
+        return list(dict.fromkeys([*departments, *self.cfg.shared_departments]))
+
+    def may_see(self, departments: list[str] | tuple[str, ...] | None, department: str, doc_type: str) -> bool:
+        """Own departments see everything of theirs; shared departments' policy documents (not case
+        records) are visible to everyone."""
+        if departments is None or department in departments:
+            return True
+        return department in self.cfg.shared_departments and doc_type != CASE_DOC_TYPE
 
 
 def support_score(searcher: "HybridSearcher", query: str, hits: list[Hit]) -> float:

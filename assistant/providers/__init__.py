@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..errors import ConfigurationError
-from .base import Provider, format_context, looks_like_injection, neutralize
+from .base import Provider, format_context, neutralize
 
 _REGISTRY: dict[str, Callable] = {}
 
@@ -43,4 +43,4 @@ def available_kinds() -> list[str]:
 
 
 __all__ = ["Provider", "register", "build_provider", "available_kinds", "format_context",
-           "looks_like_injection", "neutralize"]
+           "neutralize"]

@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 from indexer import Hit
-
-_INJECTION = re.compile(
-    r"(ignorier\w*|vergiss|missachte\w*)\s+(alle\s+|sämtliche\s+)?(vorherigen|bisherigen|obigen|früheren)?\s*"
-    r"(anweisungen|instruktionen|regeln|vorgaben)"
-    r"|ignore\s+(all\s+)?(previous|prior|above)\s+instructions"
-    r"|\b(system\s*prompt|du\s+bist\s+(jetzt|ab\s+sofort)|you\s+are\s+now)\b",
-    re.I,
-)
-
-
-def looks_like_injection(text: str) -> bool:
-    return bool(_INJECTION.search(text))
+from indexer.text import looks_like_steering
 
 
 def neutralize(text: str) -> str:
-    """Sentences that address a language model are replaced by a marker before they reach one."""
-    parts = re.split(r"(?<=[.!?])\s+", text)
-    return " ".join("[Textstelle entfernt: enthält eine an ein Sprachmodell gerichtete Anweisung]"
-                    if looks_like_injection(p) else p for p in parts)
+    """Paragraphs that address a language model or vouch for their own approval are replaced by a
+    marker before they reach one (the whole paragraph: a quoted instruction often spans sentences)."""
+    return "\n".join("[Textstelle entfernt: enthält eine an ein Sprachmodell gerichtete Anweisung]"
+                     if looks_like_steering(line) else line for line in text.splitlines())
 
 
 def format_context(hits: list[Hit]) -> str:

@@ -1,8 +1,15 @@
-"""The embedded default: an answer composed from the best supporting sentences, no model.
+"""The embedded default: an answer composed from the passages' own sentences, no model.
 
-A short lead names the main source and gives its most relevant rule; up to a few
-more rules follow as bullet points, each with its numbered citation. Sentences
-that address a language model (prompt injection) are never quoted.
+The question type (see :mod:`assistant.question_types`) decides the shape:
+
+- deadline / amount / competent office: the sentence (or table row) that carries the fact first;
+- list: the whole list (or table) of the best passage, introduced by its own lead-in sentence;
+- steps: the steps of the procedure in their order;
+- yes/no and other: the best sentence, then its conditions and exceptions as bullet points.
+
+The lead names the source once ("Laut „Title“, Abschnitt „Section“: ..."); every statement
+carries its numbered citation. Sentences that try to steer an assistant (instructions,
+self-declared approval) are never quoted.
 """
 
 from __future__ import annotations
@@ -10,70 +17,167 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
-from indexer import Hit, analyze, analyze_query, split_sentences
+from indexer import Hit, analyze, analyze_query
+from indexer.text import TABLE_SEP, as_sentence, clean_line, looks_like_steering, split_sentences
 
-from .base import looks_like_injection
+from ..question_types import FACT_PATTERNS, question_type
 
-_EMPHASIS = re.compile(r"(\*\*|__|\*(?=\S)|(?<=\S)\*)")
-_LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+_MAX_LIST_ITEMS = 12
 
 
-def _sentences(text: str) -> list[str]:
-    out = []
-    for raw in (x for line in text.splitlines() for x in split_sentences(line)):
-        s = _EMPHASIS.sub("", _LIST_MARK.sub("", raw)).strip()
-        if " | " in s:  # table row: keep readable
-            s = s.replace(" | ", " – ")
-        if 25 <= len(s) <= 600 and not looks_like_injection(s):
-            out.append(s if s[-1] in ".!?:)" else s + ".")
+@dataclass(frozen=True)
+class Unit:
+    """A quotable piece of a passage: a sentence, a list item or a table row."""
+
+    hit: int  # 1-based number of the passage
+    text: str
+    kind: str  # "sentence" | "item" | "row"
+    group: int  # list/table id within the passage (-1 for running text)
+    intro: str = ""  # the sentence introducing the list/table the unit belongs to
+
+
+def units(text: str, hit: int) -> list[Unit]:
+    out: list[Unit] = []
+    group = -1
+    last_sentence = ""
+    header = ""
+    prev_kind = ""
+    for line in text.splitlines():
+        if not line.strip() or looks_like_steering(line):  # a quoted instruction spans its whole paragraph
+            continue
+        if TABLE_SEP.strip() in line and line.count("|") >= 1 and not line.lstrip().startswith(("-", "*")):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if all(re.fullmatch(r":?-{2,}:?", c) or not c for c in cells):
+                continue
+            if prev_kind != "row":
+                group += 1
+                header = " – ".join(cells)  # first row of a table: its header
+                prev_kind = "row"
+                continue
+            out.append(Unit(hit, as_sentence(" – ".join(c for c in cells if c)), "row", group, last_sentence or header))
+            continue
+        is_item, clean = clean_line(line)
+        if is_item:
+            if prev_kind != "item":
+                group += 1
+            prev_kind = "item"
+            if clean and not looks_like_steering(clean):
+                out.append(Unit(hit, as_sentence(clean), "item", group, last_sentence))
+            continue
+        prev_kind = "sentence"
+        for s in split_sentences(clean):
+            s = s.strip()
+            if 20 <= len(s) <= 700 and not looks_like_steering(s):
+                out.append(Unit(hit, as_sentence(s), "sentence", -1))
+                last_sentence = as_sentence(s)
     return out
 
 
 class ExtractiveProvider:
     name = "extractive"
     is_llm = False
+    timeout_s = 30.0
 
     def __init__(self, cfg, prompts, idf: Callable[[str], float] | None = None, **_):
         self.cfg = cfg
         self.phrases = prompts.extractive
         self._idf = idf or (lambda t: 1.0)
 
-    def rank_sentences(self, question: str, hits: list[Hit]) -> list[tuple[float, int, str]]:
-        # idf once per query term, not once per sentence and term
-        weights = {t: w * self._idf(t) for t, w in analyze_query(question).items()}
-        scored: list[tuple[float, int, str]] = []
+    # --- ranking ----------------------------------------------------------------------------
+    def _weights(self, question: str) -> dict[str, float]:
+        return {t: w * self._idf(t) for t, w in analyze_query(question).items()}
+
+    def rank(self, question: str, hits: list[Hit], qtype: str | None = None) -> list[tuple[float, Unit]]:
+        weights = self._weights(question)
+        qtype = qtype or question_type(question)
+        fact = FACT_PATTERNS.get(qtype)
+        scored: list[tuple[float, Unit]] = []
         for n, hit in enumerate(hits, 1):
-            prior = 1.0 / (1 + 0.35 * (n - 1))
-            for sentence in _sentences(hit.text):
-                terms = set(analyze(sentence))
+            prior = 1.0 / (1 + 0.5 * (n - 1))
+            context = set(analyze(hit.section)) | set(analyze(hit.title))
+            for u in units(hit.text, n):
+                terms = set(analyze(u.text + " " + u.intro))
                 overlap = sum(w for t, w in weights.items() if t in terms)
+                overlap += 0.3 * sum(w for t, w in weights.items() if t in context and t not in terms)
                 if overlap <= 0:
                     continue
-                scored.append((overlap * prior / math.log(8 + len(terms)), n, sentence))
+                score = overlap * prior / math.log(8 + len(terms))
+                if fact is not None and fact.search(u.text):
+                    score *= 1.8
+                scored.append((score, u))
         scored.sort(key=lambda x: -x[0])
         return scored
+
+    # --- composing --------------------------------------------------------------------------
+    def _lead(self, hit: Hit) -> str:
+        if hit.section and hit.section.strip() != hit.title.strip():
+            return self.phrases["lead"].format(title=hit.title, section=hit.section)
+        return self.phrases["single_source_lead"].format(title=hit.title)
 
     def compose(self, question: str, hits: list[Hit]) -> str:
         if not hits:
             return ""
-        ranked = self.rank_sentences(question, hits)
-        if not ranked:  # no sentence shares a word with the question: quote the best passage's start
-            first = _sentences(hits[0].text)[:2] or [hits[0].text[:300]]
-            ranked = [(1.0, 1, s) for s in first]
-        best_score, best_n, best_sentence = ranked[0]
-        lead_hit = hits[best_n - 1]
-        lines = [self.phrases["lead"].format(title=lead_hit.title, section=lead_hit.section)
-                 + f" {best_sentence} [{best_n}]"]
+        qtype = question_type(question)
+        ranked = self.rank(question, hits, qtype)
+        if not ranked:  # nothing shares a word with the question: quote the best passage's start
+            first = units(hits[0].text, 1)[:2]
+            ranked = [(1.0, u) for u in first] or [(1.0, Unit(1, as_sentence(hits[0].text[:300]), "sentence", -1))]
+        if qtype in ("list", "steps"):
+            text = self._compose_list(ranked, hits)
+            if text:
+                return text
+        return self._compose_points(ranked, hits)
+
+    def _compose_list(self, ranked: list[tuple[float, Unit]], hits: list[Hit]) -> str | None:
+        # the list (or table) whose items and lead-in best match the question, among the top units
+        best = None
+        group_scores: dict[tuple[int, int], float] = {}
+        for score, u in ranked[:12]:
+            if u.kind in ("item", "row"):
+                key = (u.hit, u.group)
+                group_scores[key] = group_scores.get(key, 0.0) + score
+        if not group_scores:
+            return None
+        best = max(group_scores, key=group_scores.get)
+        if group_scores[best] < 0.5 * ranked[0][0]:
+            return None
+        members = [u for u in units(hits[best[0] - 1].text, best[0]) if (u.hit, u.group) == best
+                   and u.kind in ("item", "row")]
+        hit = hits[best[0] - 1]
+        intro = members[0].intro
+        lines = [self._lead(hit) + (f" {intro} [{best[0]}]" if intro else "")]
+        numbered = any(re.match(r"^\s*\d", ln) for ln in hit.text.splitlines())
+        for i, u in enumerate(members[:_MAX_LIST_ITEMS], 1):
+            lines.append(f"{i}. {u.text} [{u.hit}]" if numbered else f"- {u.text} [{u.hit}]")
+        if len(members) > _MAX_LIST_ITEMS:
+            lines.append(self.phrases["more_items"].format(n=len(members) - _MAX_LIST_ITEMS))
+        # one more point from elsewhere when it adds something (e.g. the deadline for the list)
+        for score, u in ranked[:6]:
+            if (u.hit, u.group) != best and score >= 0.6 * ranked[0][0] and u.text != intro:
+                lines.append("")
+                lines.append(self.phrases["points_heading"])
+                lines.append(f"- {u.text} [{u.hit}]")
+                break
+        return "\n".join(lines)
+
+    def _compose_points(self, ranked: list[tuple[float, Unit]], hits: list[Hit]) -> str:
+        best_score, lead = ranked[0]
+        lead_hit = hits[lead.hit - 1]
+        lead_text = lead.text
+        if lead.kind == "row" and lead.intro:
+            lead_text = f"{lead.intro.rstrip('.:')}: {lead.text}"
+        lines = [f"{self._lead(lead_hit)} {lead_text} [{lead.hit}]"]
         points: list[str] = []
-        used = {best_sentence}
-        for score, n, sentence in ranked[1:]:
+        used = [lead.text]
+        for score, u in ranked[1:]:
             if len(points) >= self.cfg.max_points - 1 or score < 0.3 * best_score:
                 break
-            if sentence in used or any(_similar(sentence, u) for u in used):
+            if any(_similar(u.text, x) for x in used):
                 continue
-            used.add(sentence)
-            points.append(f"- {sentence} [{n}]")
+            used.append(u.text)
+            points.append(f"- {u.text} [{u.hit}]")
         if points:
             lines.append("")
             lines.append(self.phrases["points_heading"])
@@ -91,5 +195,7 @@ class ExtractiveProvider:
 
 
 def _similar(a: str, b: str) -> bool:
+    if a == b:
+        return True
     ta, tb = set(analyze(a)), set(analyze(b))
     return bool(ta) and len(ta & tb) / len(ta | tb) > 0.7
