@@ -7,9 +7,13 @@ The app includes it with::
 
 ``get_service`` returns an :class:`assistant.letters.LetterService`; ``get_principal`` the acting
 :class:`assistant.Principal` (both are used as FastAPI dependencies). Errors come back as
-``{"detail": "<German message>"}`` with 404 (unknown), 409 (stale version / wrong state),
-403 (four eyes), 422 (invalid or incomplete), 501 (not available), 502 (e-file refused),
-503 (e-file unreachable).
+``{"detail": "<German message>"}`` with 404 (unknown), 409 (stale version / wrong state / filing
+already in progress), 403 (four eyes), 422 (invalid or incomplete), 501 (not available), 502 (e-file
+refused), 503 (e-file unreachable).
+
+With ``background_retry`` (default) the router starts the service's background filing retry when
+the app starts (``lotse serve``) and stops it on shutdown: letters waiting in ``to_be_filed`` are
+filed automatically, with backoff, as soon as the e-file answers again.
 """
 
 from __future__ import annotations
@@ -77,10 +81,19 @@ def _http(exc: Exception) -> HTTPException:
 
 
 def letters_router(get_service: Callable[[], LetterService], get_principal: Callable[[], Principal],
-                   require: Callable[..., Callable] | None = None) -> APIRouter:
+                   require: Callable[..., Callable] | None = None, *, background_retry: bool = True) -> APIRouter:
     """``require(*roles)`` (optional) returns a dependency yielding the principal when it has one of the
     roles (403 otherwise): drafting needs Sachbearbeitung, reviewing Prüfung, reading and filing either."""
-    router = APIRouter(prefix="/api/letters", tags=["Schreiben"])
+
+    def start_retry() -> None:
+        get_service().start_filing_retry()
+
+    def stop_retry() -> None:
+        get_service().stop_filing_retry()
+
+    router = APIRouter(prefix="/api/letters", tags=["Schreiben"],
+                       on_startup=[start_retry] if background_retry else None,
+                       on_shutdown=[stop_retry] if background_retry else None)
     if require is not None:
         author, reviewer, staff = (require("sachbearbeitung"), require("pruefung"),
                                    require("sachbearbeitung", "pruefung"))
@@ -123,8 +136,9 @@ def letters_router(get_service: Callable[[], LetterService], get_principal: Call
         return call(service.get, principal, letter_id)
 
     @router.put("/{letter_id}", summary="Felder speichern (neue Version)",
-                responses={409: {"description": "Veraltete Version: Ihre Änderungen wurden im Verlauf "
-                                 "gespeichert, aber nicht übernommen."}})
+                responses={409: {"description": "Veraltete Version (auch bei gleichzeitigem Speichern): Ihre "
+                                 "Änderungen wurden als eigene, nicht übernommene Bearbeitung im Verlauf "
+                                 "gespeichert."}})
     def save(letter_id: str, req: SaveRequest, service: LetterService = Depends(get_service),
              principal: Principal = Depends(author)):
         return call(service.save, principal, letter_id, req.fields, req.expected_version)
@@ -140,7 +154,8 @@ def letters_router(get_service: Callable[[], LetterService], get_principal: Call
         return call(service.submit, principal, letter_id, req.expected_version if req else None)
 
     @router.post("/{letter_id}/approve", summary="Freigeben (Vier-Augen-Prinzip laut Vorlage)",
-                 responses={403: {"description": "Verfasser/in darf ein Vier-Augen-Schreiben nicht freigeben"}})
+                 responses={403: {"description": "Wer eine Fassung eines Vier-Augen-Schreibens verfasst hat "
+                                  "(Verfasser/in oder Bearbeiter/in), darf es nicht freigeben"}})
     def approve(letter_id: str, req: TransitionRequest | None = None, service: LetterService = Depends(get_service),
                 principal: Principal = Depends(reviewer)):
         return call(service.approve, principal, letter_id, req.expected_version if req else None,
@@ -156,14 +171,21 @@ def letters_router(get_service: Callable[[], LetterService], get_principal: Call
                 principal: Principal = Depends(staff)):
         return call(service.add_comment, principal, letter_id, req.text)
 
-    @router.post("/{letter_id}/file", summary="In der E-Akte ablegen (idempotent)",
-                 description="Ist die E-Akte nicht erreichbar, wartet das Schreiben im Zustand to_be_filed "
-                 "und wird später automatisch abgelegt.")
+    @router.post("/{letter_id}/file", summary="In der E-Akte ablegen (genau einmal)",
+                 description="Das Schreiben wird genau einmal abgelegt, auch bei gleichzeitigen Anfragen "
+                 "(Doppelklick): die weiteren Anfragen warten auf die erste und erhalten dieselbe Quittung, "
+                 "oder nach längerer Wartezeit 409 „wird bereits abgelegt“. Ist die E-Akte nicht erreichbar, "
+                 "wartet das Schreiben im Zustand to_be_filed und wird automatisch erneut abgelegt "
+                 "(Hintergrundjob mit wachsendem Abstand, höchstens etwa 50 s; nächster Versuch in "
+                 "filing.next_attempt_at).",
+                 responses={409: {"description": "Ablage läuft bereits (nur einmal abgelegt)"},
+                            502: {"description": "Die E-Akte hat die Ablage abgelehnt"}})
     def file(letter_id: str, service: LetterService = Depends(get_service),
              principal: Principal = Depends(staff)):
         return call(service.file, principal, letter_id)
 
-    @router.post("/retry-filing", summary="Wartende Ablagen erneut versuchen")
+    @router.post("/retry-filing", summary="Wartende Ablagen jetzt erneut versuchen",
+                 description="Sonst geschieht das automatisch im Hintergrund.")
     def retry(service: LetterService = Depends(get_service), principal: Principal = Depends(staff)):
         return call(service.retry_pending, principal)
 

@@ -8,6 +8,13 @@ migrations in assistant/migrations, run by ``make_engine``).
   (``adopted=False``, ``version=None``) so nothing a person wrote is lost.
 * ``LetterComment``: remarks, e.g. the reason when a reviewer returns a letter.
 
+Filing reserves the letter first: one conditional UPDATE moves it from ``approved``/``to_be_filed``
+to ``filing`` and records who holds the claim and since when (``filing_claimed_*``); only the
+request whose UPDATE changed the row talks to the e-file. ``filing_attempts`` doubles as the fencing
+token of the claim (whoever releases or completes a claim names the attempt number it holds). A
+claim older than the service's ``claim_ttl_s`` (a crashed process) may be taken over.
+``filing_next_attempt_at`` is when the background retry tries a waiting letter next (backoff).
+
 Field values contain personal data of the letter's recipient; they live only in these rows
 (the letter itself), never in audit events or logs.
 """
@@ -21,10 +28,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, new_id, utcnow
 
-STATES = ("draft", "submitted", "returned", "approved", "to_be_filed", "filed")
+STATES = ("draft", "submitted", "returned", "approved", "filing", "to_be_filed", "filed")
 STATE_LABELS = {"draft": "Entwurf", "submitted": "zur Prüfung eingereicht", "returned": "zurückgegeben",
-                "approved": "freigegeben", "to_be_filed": "wartet auf Ablage in der E-Akte",
-                "filed": "in der E-Akte abgelegt"}
+                "approved": "freigegeben", "filing": "wird gerade in der E-Akte abgelegt",
+                "to_be_filed": "wartet auf Ablage in der E-Akte", "filed": "in der E-Akte abgelegt"}
 
 
 class Letter(Base):
@@ -49,6 +56,9 @@ class Letter(Base):
     filing_objname: Mapped[str | None] = mapped_column(String(400), nullable=True)
     filing_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     filing_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    filing_claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    filing_claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    filing_next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -68,7 +78,7 @@ class LetterVersion(Base):
     version: Mapped[int | None] = mapped_column(Integer, nullable=True)  # letter version it became; None: lost race
     based_on: Mapped[int | None] = mapped_column(Integer, nullable=True)  # expected_version of the edit
     adopted: Mapped[bool] = mapped_column(Boolean, default=True)
-    kind: Mapped[str] = mapped_column(String(30))  # created | edit | proposal_accepted | conflict
+    kind: Mapped[str] = mapped_column(String(30))  # created | edit | proposal_accepted | conflict | rejected_state
     fields_json: Mapped[str] = mapped_column(Text)  # full field values
     proposals_json: Mapped[str] = mapped_column(Text, default="{}")  # open/accepted proposals
     user_id: Mapped[str] = mapped_column(String(200))

@@ -2,22 +2,39 @@
 
 States::
 
-    draft ──submit──> submitted ──approve──> approved ──file──> filed
-      ^                  │                      │
-      └──── returned <───┘ return_with_comment  └─(e-file down)─> to_be_filed ──retry_pending──> filed
+    draft ──submit──> submitted ──approve──> approved ──file──> filing ──(e-file answered)──> filed
+      ^                  │                      ^  (claim)       │
+      └──── returned <───┘ return_with_comment  │                ├─(e-file refused)──> approved (with error)
+                                                │                └─(e-file down)─> to_be_filed
+                          to_be_filed ──retry (background job or "retry now")──> filing ...
 
 * Every edit is a new :class:`LetterVersion` with the full field values. ``save`` uses optimistic
   locking: with a stale ``expected_version`` it raises :class:`LetterConflict`, but the losing
-  edit is stored too (``adopted=False``), so nothing a person wrote is lost.
+  edit is stored too (``adopted=False``), so nothing a person wrote is lost. Version rows get their
+  sequence number while the letter's row is locked (the conditional UPDATE of the winner, a no-op
+  UPDATE for everyone else), so simultaneous saves never collide on ``letter_versions.seq``.
 * Generated fields start as proposals (``proposal: true``) and must be accepted or edited by a
   person before the letter can be submitted.
-* Filing is idempotent: the key is ``<letter id>-v<version>``; the connector never files the same
-  key twice. When the e-file is unreachable the letter waits in ``to_be_filed``.
+* Four eyes: a four-eyes letter may be approved only by a person who wrote none of its adopted
+  versions (the original author and anyone who edited or accepted a proposal).
+* Filing happens exactly once: a request first reserves the letter with ONE conditional UPDATE
+  (``approved``/``to_be_filed`` -> ``filing``; works the same on SQLite and PostgreSQL, across
+  processes); only the request that changed the row calls the e-file. Simultaneous requests wait
+  for its outcome and answer with the same receipt (or 409 "wird gerade abgelegt" after
+  ``filing_wait_s``). Towards the e-file the key ``<letter id>-v<version>`` makes a repeated call
+  (lost answer, taken-over stale claim) return the earlier receipt. Whatever goes wrong after the
+  claim puts the letter back (``to_be_filed`` when the e-file is unreachable, ``approved`` with the
+  message when it refused), so nothing is lost.
+* Waiting letters (``to_be_filed``) are retried by :class:`FilingRetrier` (started by ``lotse
+  serve``) with exponential backoff (``filing_next_attempt_at``); several processes may run it.
+* The e-file records the letter's author as the acting user (``userlogin`` context header of the
+  filing call), not the technical user's default login.
 * Audit events record action, letter id and outcome, never letter text or personal data.
 """
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import logging
@@ -25,12 +42,14 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Engine
 
 from connectors.errors import ConnectorError, SourceUnavailable
@@ -69,6 +88,9 @@ REQUIRED_KEYS = {"address": ("name", "strasse", "plz_ort"), "organisation": ("na
                  "person": ("name",), "case": ("aktenzeichen",)}
 REQUIRED_KEYS_BY_FIELD = {"behoerde": ("amt", "strasse", "plz_ort")}
 EDITABLE = ("draft", "returned")
+FILEABLE = ("approved", "to_be_filed")
+#: user ids that can go into the e-file's ``userlogin`` header as they are
+_EFILE_LOGIN_RE = re.compile(r"^[A-Za-z0-9._@-]{1,100}$")
 NO_LLM = ("Die Umformulierung in einfache Sprache ist nicht verfügbar ohne Sprachmodell. Lotse arbeitet "
           "derzeit ohne Sprachmodell (nur mit Textstellen aus den Quellen). Bitte vereinfachen Sie den Text "
           "selbst oder lassen Sie ein Sprachmodell konfigurieren (LOTSE_LLM__KIND=openai oder llamacpp).")
@@ -88,7 +110,12 @@ class LetterService:
 
     def __init__(self, database: str | Engine, efile=None, kb=None, config: LetterConfig | None = None, *,
                  templates: TemplateRegistry | None = None, rewriter: Callable[[str], str] | None = None,
-                 today: Callable[[], date] | None = None):
+                 today: Callable[[], date] | None = None, claim_ttl_s: float = 300.0, filing_wait_s: float = 30.0,
+                 retry_base_s: float = 5.0, retry_max_s: float = 45.0, retry_interval_s: float = 5.0):
+        """``claim_ttl_s``: after this long a claim of a filing (a crashed process) may be taken over;
+        ``filing_wait_s``: how long a second, simultaneous filing request waits for the first one's
+        outcome; ``retry_base_s``/``retry_max_s``: backoff of waiting letters (doubling per attempt);
+        ``retry_interval_s``: how often the background retry looks for due letters."""
         self.engine = make_engine(database) if isinstance(database, str) else database
         if not isinstance(database, str):  # an Engine made elsewhere: bring it to the newest migration too
             from ..db import upgrade_schema
@@ -100,6 +127,10 @@ class LetterService:
         self.proposals = ProposalBuilder(kb, self.cfg) if kb is not None else None
         self.rewriter = rewriter
         self._today = today or (lambda: datetime.now().date())
+        self.claim_ttl_s, self.filing_wait_s = claim_ttl_s, filing_wait_s
+        self.retry_base_s, self.retry_max_s, self.retry_interval_s = retry_base_s, retry_max_s, retry_interval_s
+        self._retrier: FilingRetrier | None = None
+        self._retrier_lock = threading.Lock()
 
     # -- templates -----------------------------------------------------------------
     def template_listing(self) -> dict[str, Any]:
@@ -147,19 +178,25 @@ class LetterService:
         comments = [{"id": c.id, "kind": c.kind, "text": c.text, "version": c.version,
                      "user": {"id": c.user_id, "name": c.user_name}, "created_at": _iso(c.created_at)}
                     for c in letter.comments]
+        writers = self._writers(s, [letter]).get(letter.id, {})
         return {
             "id": letter.id, "aktenzeichen": letter.aktenzeichen, "case_coo": letter.case_coo,
             "procedure_coo": letter.procedure_coo, "case_type": letter.case_type, "template": letter.template,
             "title": letter.title, "four_eyes": letter.four_eyes, "state": letter.state,
             "state_label": STATE_LABELS.get(letter.state, letter.state), "version": letter.version,
             "author": {"id": letter.author_id, "name": letter.author_name},
+            "writers": [{"id": k, "name": v} for k, v in writers.items()],
             "approver": ({"id": letter.approver_id, "name": letter.approver_name} if letter.approver_id else None),
             "fields": fields, "field_specs": field_specs, "proposals": proposals,
             "open_proposals": sorted(k for k, v in proposals.items() if v.get("proposal")),
             "missing": missing,
             "filing": {"idempotency_key": letter.idempotency_key, "objid": letter.filing_objid,
                        "objname": letter.filing_objname, "error": letter.filing_error,
-                       "attempts": letter.filing_attempts, "filed_at": _iso(letter.filed_at)},
+                       "attempts": letter.filing_attempts, "filed_at": _iso(letter.filed_at),
+                       "in_progress": letter.state == "filing", "claimed_by": letter.filing_claimed_by,
+                       "claimed_at": _iso(letter.filing_claimed_at),
+                       "next_attempt_at": (_iso(letter.filing_next_attempt_at)
+                                           if letter.state == "to_be_filed" else None)},
             "comments": comments, "created_at": _iso(letter.created_at), "updated_at": _iso(letter.updated_at),
             "submitted_at": _iso(letter.submitted_at), "approved_at": _iso(letter.approved_at),
         }
@@ -178,24 +215,46 @@ class LetterService:
                 q = q.where(Letter.aktenzeichen == aktenzeichen)
             if mine:
                 q = q.where(Letter.author_id == principal.user_id)
-            return [self._summary(letter, principal) for letter in s.scalars(q).all()]
+            rows = s.scalars(q).all()
+            writers = self._writers(s, rows)
+            return [self._summary(letter, principal, writers.get(letter.id, {})) for letter in rows]
 
     @staticmethod
-    def _summary(letter: Letter, principal: Principal) -> dict[str, Any]:
+    def _writers(s, letters: list[Letter]) -> dict[str, dict[str, str]]:
+        """Per letter: everyone who wrote content of its current version (user id -> name, in order):
+        the author and the people behind every adopted version up to the current one."""
+        out: dict[str, dict[str, str]] = {letter.id: {letter.author_id: letter.author_name} for letter in letters}
+        if not letters:
+            return out
+        current = {letter.id: letter.version for letter in letters}
+        rows = s.execute(select(LetterVersion.letter_id, LetterVersion.version, LetterVersion.user_id,
+                                LetterVersion.user_name)
+                         .where(LetterVersion.letter_id.in_(list(current)), LetterVersion.adopted.is_(True))
+                         .order_by(LetterVersion.letter_id, LetterVersion.seq)).all()
+        for letter_id, version, user_id, user_name in rows:
+            if version is not None and version <= current[letter_id]:
+                out[letter_id].setdefault(user_id, user_name)
+        return out
+
+    @staticmethod
+    def _summary(letter: Letter, principal: Principal, writers: dict[str, str]) -> dict[str, Any]:
         return {"id": letter.id, "aktenzeichen": letter.aktenzeichen, "template": letter.template,
                 "title": letter.title, "state": letter.state,
                 "state_label": STATE_LABELS.get(letter.state, letter.state), "version": letter.version,
                 "four_eyes": letter.four_eyes, "author": {"id": letter.author_id, "name": letter.author_name},
+                "writers": [{"id": k, "name": v} for k, v in writers.items()],
                 "may_approve": letter.state == "submitted" and not (letter.four_eyes
-                                                                    and letter.author_id == principal.user_id),
+                                                                    and principal.user_id in writers),
                 "submitted_at": _iso(letter.submitted_at), "updated_at": _iso(letter.updated_at)}
 
     def review_queue(self, principal: Principal) -> list[dict[str, Any]]:
-        """Submitted letters, oldest first; ``may_approve`` is false for one's own four-eyes letters."""
+        """Submitted letters, oldest first; ``may_approve`` is false for four-eyes letters the person
+        wrote (any adopted version)."""
         with self.Session() as s:
             rows = s.scalars(self._visible(select(Letter).where(Letter.state == "submitted"), principal)
                              .order_by(Letter.submitted_at)).all()
-            return [self._summary(letter, principal) for letter in rows]
+            writers = self._writers(s, rows)
+            return [self._summary(letter, principal, writers.get(letter.id, {})) for letter in rows]
 
     def versions(self, principal: Principal, letter_id: str) -> list[dict[str, Any]]:
         with self.Session() as s:
@@ -358,9 +417,8 @@ class LetterService:
             if "empfaenger" in changes and "briefanrede" in values and "briefanrede" not in changes:
                 if values.get("briefanrede") == briefanrede(base.get("empfaenger")):  # still the computed one
                     values["briefanrede"] = briefanrede(values["empfaenger"])
-            seq = (s.scalar(select(LetterVersion.seq).where(LetterVersion.letter_id == letter.id)
-                            .order_by(LetterVersion.seq.desc()).limit(1)) or 0) + 1
             if letter.state not in EDITABLE:  # keep what the person wrote, but do not adopt it
+                seq = self._lock_and_next_seq(s, letter.id)
                 s.add(LetterVersion(letter_id=letter.id, seq=seq, version=None, based_on=expected_version,
                                     adopted=False, kind="rejected_state", fields_json=_dumps(values),
                                     proposals_json=_dumps(proposals), user_id=principal.user_id,
@@ -376,6 +434,7 @@ class LetterService:
                                                  Letter.state.in_(EDITABLE))
                             .values(version=new_version, updated_at=utcnow()))
             if res.rowcount == 1:
+                seq = self._next_seq(s, letter.id)  # the row is locked by our UPDATE until the commit
                 s.add(LetterVersion(letter_id=letter.id, seq=seq, version=new_version, based_on=expected_version,
                                     adopted=True, kind=kind, fields_json=_dumps(values),
                                     proposals_json=_dumps(proposals), user_id=principal.user_id,
@@ -387,9 +446,8 @@ class LetterService:
             s.rollback()
         # lost the race: keep the edit as a non-adopted version, then tell the person
         with self.Session() as s:
+            seq = self._lock_and_next_seq(s, letter_id)
             letter = self._letter(s, letter_id, principal)
-            seq = (s.scalar(select(LetterVersion.seq).where(LetterVersion.letter_id == letter.id)
-                            .order_by(LetterVersion.seq.desc()).limit(1)) or 0) + 1
             s.add(LetterVersion(letter_id=letter.id, seq=seq, version=None, based_on=expected_version, adopted=False,
                                 kind="conflict", fields_json=_dumps(values), proposals_json=_dumps(proposals),
                                 user_id=principal.user_id, user_name=principal.display_name))
@@ -402,6 +460,19 @@ class LetterService:
             f"beruhte auf Version {expected_version}). Ihre Änderungen sind nicht verloren: Sie wurden als "
             f"Bearbeitung Nr. {seq} im Versionsverlauf gespeichert, aber nicht übernommen. Bitte laden Sie das "
             "Schreiben neu und übertragen Sie Ihre Änderungen.", current, seq)
+
+    @staticmethod
+    def _next_seq(s, letter_id: str) -> int:
+        """The next sequence number of a version row; only while this transaction holds the letter's row lock."""
+        return (s.scalar(select(func.max(LetterVersion.seq)).where(LetterVersion.letter_id == letter_id)) or 0) + 1
+
+    def _lock_and_next_seq(self, s, letter_id: str) -> int:
+        """Lock the letter's row (a no-op UPDATE: PostgreSQL takes the row lock, SQLite the write lock, both
+        until the commit), then number the next version row. Every writer of version rows goes through the
+        letter's row first, so two simultaneous edits never get the same sequence number."""
+        s.execute(update(Letter).where(Letter.id == letter_id).values(version=Letter.version)
+                  .execution_options(synchronize_session=False))
+        return self._next_seq(s, letter_id)
 
     # -- review ----------------------------------------------------------------------
     def _transition(self, principal: Principal, letter_id: str, allowed: tuple[str, ...], new_state: str,
@@ -462,19 +533,30 @@ class LetterService:
 
     def approve(self, principal: Principal, letter_id: str, expected_version: int | None = None,
                 comment: str | None = None) -> dict[str, Any]:
-        """Release the letter; with ``four_eyes`` the approver must be a different person than the author."""
-        def check(_s, letter: Letter) -> None:
+        """Release the letter; with ``four_eyes`` the approver must be a person who wrote none of the
+        letter's adopted versions (neither the author nor anyone who edited it or accepted a proposal)."""
+        def check(s, letter: Letter) -> None:
             four_eyes = letter.four_eyes
             try:
                 four_eyes = four_eyes or self.templates.get(letter.template).four_eyes
             except LetterError:
                 pass
-            if four_eyes and principal.user_id == letter.author_id:
+            if not four_eyes:
+                return
+            writers = self._writers(s, [letter])[letter.id]
+            if principal.user_id == letter.author_id:
                 self._audit_now(principal, "letter_approve", letter.id, "refused_four_eyes")
                 raise FourEyesViolation(
                     f"Vier-Augen-Prinzip: „{letter.title}“ muss von einer anderen Person freigegeben werden als "
                     f"von der Verfasserin oder dem Verfasser ({letter.author_name}). Bitte geben Sie das Schreiben "
                     "einer Kollegin oder einem Kollegen zur Prüfung.")
+            if principal.user_id in writers:
+                self._audit_now(principal, "letter_approve", letter.id, "refused_four_eyes_editor")
+                raise FourEyesViolation(
+                    f"Vier-Augen-Prinzip: Sie haben an „{letter.title}“ selbst mitgeschrieben (eine Fassung dieses "
+                    "Schreibens stammt von Ihnen). Freigeben darf nur eine Person, die keine Fassung verfasst hat "
+                    f"(bisher beteiligt: {', '.join(writers.values())}). Bitte geben Sie das Schreiben einer "
+                    "weiteren Kollegin oder einem weiteren Kollegen zur Prüfung.")
 
         return self._transition(
             principal, letter_id, ("submitted",), "approved", expected_version, "letter_approve",
@@ -579,71 +661,236 @@ class LetterService:
 
     # -- filing ----------------------------------------------------------------------
     def file(self, principal: Principal, letter_id: str) -> dict[str, Any]:
-        """File the approved letter into the case's Vorgang (idempotent). E-file down: ``to_be_filed``."""
-        with self.Session() as s:
-            letter = self._letter(s, letter_id, principal)
-            if letter.state == "filed":
-                return self._view(s, letter)
-            if letter.state not in ("approved", "to_be_filed"):
-                raise LetterStateError(f"Nur freigegebene Schreiben können abgelegt werden (Zustand: "
-                                       f"{STATE_LABELS.get(letter.state, letter.state)}).")
-        return self._file_one(principal, letter_id, raise_refusal=True)
-
-    def _file_one(self, principal: Principal, letter_id: str, raise_refusal: bool) -> dict[str, Any]:
+        """File the approved letter into the case's Vorgang, exactly once, however many requests arrive
+        at the same time. E-file down: ``to_be_filed`` (retried later)."""
         if self.efile is None:
             raise FeatureUnavailable("Die E-Akte ist nicht angebunden: Ablage nicht möglich.")
         with self.Session() as s:
             letter = self._letter(s, letter_id, principal)
+            if letter.state == "filed":
+                self._audit(s, principal, "letter_file", letter.id, "already_filed")
+                s.commit()
+                return self._view(s, letter)
+            if letter.state not in (*FILEABLE, "filing"):
+                raise LetterStateError(f"Nur freigegebene Schreiben können abgelegt werden (Zustand: "
+                                       f"{STATE_LABELS.get(letter.state, letter.state)}).")
             if not letter.procedure_coo:
                 raise FilingError("Zu dieser Akte ist kein Vorgang bekannt, in den abgelegt werden kann.")
+        token = self._claim(principal, letter_id)
+        if token is None:  # somebody else is filing it right now: wait for that outcome
+            return self._await_filing(principal, letter_id)
+        return self._file_claimed(principal, letter_id, token, raise_refusal=True)
+
+    def _claim(self, principal: Principal, letter_id: str, *, due_only: bool = False) -> int | None:
+        """Reserve the letter for filing with ONE conditional UPDATE (``approved``/``to_be_filed`` or a
+        stale claim -> ``filing``). Returns the claim's token (the attempt number) or None when another
+        request holds it (or, with ``due_only``, its next attempt is not due yet)."""
+        now = utcnow()
+        claimable = or_(Letter.state.in_(FILEABLE),
+                        and_(Letter.state == "filing",
+                             Letter.filing_claimed_at < now - timedelta(seconds=self.claim_ttl_s)))
+        if due_only:
+            claimable = and_(claimable, or_(Letter.state != "to_be_filed", Letter.filing_next_attempt_at.is_(None),
+                                            Letter.filing_next_attempt_at <= now))
+        with self.Session() as s:
+            res = s.execute(update(Letter).where(Letter.id == letter_id, claimable)
+                            .values(state="filing", filing_claimed_at=now, filing_claimed_by=principal.user_id,
+                                    filing_attempts=Letter.filing_attempts + 1, updated_at=now)
+                            .execution_options(synchronize_session=False))
+            if res.rowcount != 1:
+                s.rollback()
+                return None
+            letter = s.get(Letter, letter_id)
             if not letter.idempotency_key:
                 letter.idempotency_key = f"{letter.id}-v{letter.version}"
-            letter.filing_attempts += 1
+            token = letter.filing_attempts
             s.commit()
+        return token
+
+    def _release(self, principal: Principal, letter_id: str, token: int, state: str, error: str | None,
+                 outcome: str, next_attempt: datetime | None = None) -> dict[str, Any]:
+        """End our claim without a filing: back to ``state`` with the message, nothing lost."""
+        with self.Session() as s:
+            res = s.execute(update(Letter).where(Letter.id == letter_id, Letter.state == "filing",
+                                                 Letter.filing_attempts == token)
+                            .values(state=state, filing_error=error, filing_next_attempt_at=next_attempt,
+                                    filing_claimed_at=None, filing_claimed_by=None, updated_at=utcnow())
+                            .execution_options(synchronize_session=False))
+            self._audit(s, principal, "letter_file", letter_id, outcome if res.rowcount else outcome + "_late")
+            s.commit()
+            return self._view(s, s.get(Letter, letter_id))
+
+    def _backoff(self, attempts: int) -> datetime:
+        delay = min(self.retry_max_s, self.retry_base_s * 2 ** max(0, attempts - 1))
+        return utcnow() + timedelta(seconds=delay)
+
+    def _efile_login(self, user_id: str) -> dict[str, str]:
+        """``userlogin=<the letter's author>`` for the filing call, when the connector takes it and the id
+        is a plain login; otherwise the connector's configured login is used."""
+        try:
+            accepts = "userlogin" in inspect.signature(self.efile.file_outgoing).parameters
+        except (TypeError, ValueError):
+            accepts = False
+        if accepts and _EFILE_LOGIN_RE.match(user_id or ""):
+            return {"userlogin": user_id}
+        return {}
+
+    def _file_claimed(self, principal: Principal, letter_id: str, token: int, raise_refusal: bool) -> dict[str, Any]:
+        """Talk to the e-file for a letter whose claim we hold (``token``)."""
+        with self.Session() as s:
+            letter = s.get(Letter, letter_id)
             key, proc, title, az, version = (letter.idempotency_key, letter.procedure_coo, letter.title,
                                              letter.aktenzeichen, letter.version)
-            view = self._view(s, letter)
-        content = self.render_docx(letter_id)
+            author, attempts = letter.author_id, letter.filing_attempts
+            name = self.file_name(self._view(s, letter))
+        if not proc:
+            self._release(principal, letter_id, token, "approved", "Zu dieser Akte ist kein Vorgang bekannt, in "
+                          "den abgelegt werden kann.", "refused")
+            raise FilingError("Zu dieser Akte ist kein Vorgang bekannt, in den abgelegt werden kann.")
         subject = f"{title} – Az. {az} – Version {version} (erstellt mit Lotse)"
         try:
-            receipt = self.efile.file_outgoing(proc, title, subject, self.file_name(view), content, key)
+            content = self.render_docx(letter_id)
+            receipt = self.efile.file_outgoing(proc, title, subject, name, content, key, **self._efile_login(author))
         except SourceUnavailable as exc:
-            with self.Session() as s:
-                letter = self._letter(s, letter_id, principal)
-                letter.state, letter.filing_error, letter.updated_at = "to_be_filed", exc.message, utcnow()
-                self._audit(s, principal, "letter_file", letter.id, "deferred")
-                s.commit()
-                log.warning("letter %s: e-file unavailable, waiting for retry", letter_id)
-                return self._view(s, letter)
+            log.warning("letter %s: e-file unavailable, waiting for retry", letter_id)
+            return self._release(principal, letter_id, token, "to_be_filed", exc.message, "deferred",
+                                 self._backoff(attempts))
         except ConnectorError as exc:
-            with self.Session() as s:
-                letter = self._letter(s, letter_id, principal)
-                letter.state, letter.filing_error, letter.updated_at = "approved", exc.message, utcnow()
-                self._audit(s, principal, "letter_file", letter.id, "refused")
-                s.commit()
-                view = self._view(s, letter)
+            view = self._release(principal, letter_id, token, "approved", exc.message, "refused")
             if raise_refusal:
                 raise FilingError(f"Die E-Akte hat die Ablage abgelehnt: {exc.message}") from exc
             return view
+        except LetterError as exc:  # e.g. the template broke since the approval: a person must look
+            self._release(principal, letter_id, token, "approved", exc.message, "refused")
+            raise
+        except BaseException:
+            # anything else after the claim: the letter waits again, nothing is lost
+            self._release(principal, letter_id, token, "to_be_filed", "Die Ablage wurde unterbrochen; sie wird "
+                          "automatisch erneut versucht.", "interrupted", self._backoff(attempts))
+            raise
         with self.Session() as s:
-            letter = self._letter(s, letter_id, principal)
-            letter.state, letter.filing_error = "filed", None
-            letter.filing_objid, letter.filing_objname = receipt.objid, receipt.objname
-            letter.filed_at = letter.updated_at = utcnow()
-            self._audit(s, principal, "letter_file", letter.id, "already_filed" if receipt.already_filed else "filed")
+            now = utcnow()
+            # the e-file holds the document: record the receipt even if our claim was taken over meanwhile
+            # (the other request then finds the key and gets the same receipt)
+            s.execute(update(Letter).where(Letter.id == letter_id, Letter.state != "filed")
+                      .values(state="filed", filing_error=None, filing_objid=receipt.objid,
+                              filing_objname=receipt.objname, filed_at=now, updated_at=now,
+                              filing_next_attempt_at=None, filing_claimed_at=None, filing_claimed_by=None)
+                      .execution_options(synchronize_session=False))
+            self._audit(s, principal, "letter_file", letter_id, "already_filed" if receipt.already_filed else "filed")
             s.commit()
             log.info("letter %s filed as %s", letter_id, receipt.objid)
-            return self._view(s, letter)
+            return self._view(s, s.get(Letter, letter_id))
 
-    def retry_pending(self, principal: Principal | None = None) -> list[dict[str, Any]]:
-        """Try again to file every letter waiting in ``to_be_filed``; returns one line per letter."""
+    def _await_filing(self, principal: Principal, letter_id: str) -> dict[str, Any]:
+        """A simultaneous request: wait (up to ``filing_wait_s``) for the request that holds the claim,
+        then answer with its outcome: the same receipt, the same "waiting" state or the same refusal."""
+        deadline = time.monotonic() + self.filing_wait_s
+        while True:
+            with self.Session() as s:
+                letter = self._letter(s, letter_id, principal)
+                state, error, by = letter.state, letter.filing_error, letter.filing_claimed_by
+                view = self._view(s, letter) if state != "filing" else None
+            if state != "filing" or time.monotonic() >= deadline:
+                break
+            time.sleep(0.1)
+        if state == "filing":
+            self._audit_now(principal, "letter_file", letter_id, "in_progress")
+            raise LetterStateError(
+                "Das Schreiben wird bereits in der E-Akte abgelegt"
+                + (f" (Ablage gestartet von {by})" if by else "")
+                + ". Es wird nur einmal abgelegt. Bitte laden Sie es in einigen Sekunden neu, um die Quittung "
+                "zu sehen.")
+        self._audit_now(principal, "letter_file", letter_id, "joined_" + state)
+        if state == "approved" and error:
+            raise FilingError(f"Die E-Akte hat die Ablage abgelehnt: {error}")
+        assert view is not None
+        return view
+
+    def retry_pending(self, principal: Principal | None = None, *, due_only: bool = False) -> list[dict[str, Any]]:
+        """Try again to file every letter waiting in ``to_be_filed`` (and letters whose filing claim is
+        stale); returns one line per letter. ``due_only``: only those whose next attempt is due (the
+        background job); without it ("jetzt erneut versuchen") every waiting letter is tried now."""
         principal = principal or SYSTEM
+        now = utcnow()
+        waiting = Letter.state == "to_be_filed"
+        if due_only:
+            waiting = and_(waiting, or_(Letter.filing_next_attempt_at.is_(None), Letter.filing_next_attempt_at <= now))
+        stale = and_(Letter.state == "filing", Letter.filing_claimed_at < now - timedelta(seconds=self.claim_ttl_s))
         with self.Session() as s:
-            ids = list(s.scalars(self._visible(select(Letter.id).where(Letter.state == "to_be_filed"), principal)
+            ids = list(s.scalars(self._visible(select(Letter.id).where(or_(waiting, stale)), principal)
                                  .order_by(Letter.updated_at)).all())
+        if ids and self.efile is None:
+            raise FeatureUnavailable("Die E-Akte ist nicht angebunden: Ablage nicht möglich.")
         results = []
         for letter_id in ids:
-            view = self._file_one(principal, letter_id, raise_refusal=False)
+            token = self._claim(principal, letter_id, due_only=due_only)
+            if token is None:  # another request or process got it first
+                with self.Session() as s:
+                    view = self._view(s, s.get(Letter, letter_id))
+            else:
+                try:
+                    view = self._file_claimed(principal, letter_id, token, raise_refusal=False)
+                except LetterError as exc:
+                    log.warning("letter %s: filing retry failed: %s", letter_id, type(exc).__name__)
+                    with self.Session() as s:
+                        view = self._view(s, s.get(Letter, letter_id))
             results.append({"id": letter_id, "state": view["state"], "objid": view["filing"]["objid"],
-                            "error": view["filing"]["error"]})
+                            "error": view["filing"]["error"], "next_attempt_at": view["filing"]["next_attempt_at"]})
         return results
+
+    # -- background retry --------------------------------------------------------------
+    def start_filing_retry(self, interval_s: float | None = None) -> FilingRetrier | None:
+        """Start the background retry of waiting letters (once per service; none without e-file)."""
+        if self.efile is None:
+            return None
+        with self._retrier_lock:
+            if self._retrier is None or not self._retrier.alive:
+                self._retrier = FilingRetrier(self, interval_s or self.retry_interval_s)
+                self._retrier.start()
+            return self._retrier
+
+    def stop_filing_retry(self) -> None:
+        with self._retrier_lock:
+            retrier, self._retrier = self._retrier, None
+        if retrier is not None:
+            retrier.stop()
+
+
+class FilingRetrier:
+    """Background thread (started by ``lotse serve``): every ``interval_s`` it files the letters whose
+    next attempt is due. Safe with several processes on one database: each letter is claimed first."""
+
+    def __init__(self, service: LetterService, interval_s: float = 5.0):
+        self.service, self.interval_s = service, interval_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.runs = 0
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="lotse-filing-retry", daemon=True)
+        self._thread.start()
+        log.info("background filing retry started (every %.0f s)", self.interval_s)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def run_once(self) -> list[dict[str, Any]]:
+        results = self.service.retry_pending(SYSTEM, due_only=True)
+        self.runs += 1
+        for r in results:
+            log.info("filing retry: letter %s -> %s", r["id"], r["state"])
+        return results
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.run_once()
+            except Exception as exc:  # noqa: BLE001 - the job must survive a database or e-file hiccup
+                log.warning("filing retry failed: %s", type(exc).__name__)
