@@ -1,8 +1,14 @@
-"""Shared fixtures: a clean LOTSE_* environment, data under tmp_path, the shipped model loaded once."""
+"""Shared fixtures: a clean LOTSE_* environment, data under tmp_path, the shipped model loaded once,
+the demo corpus indexed once per session (copied where a test needs an indexed data dir), and the
+``lotse`` command run in this process."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -41,6 +47,81 @@ def make_kb(tmp_path, embedder):
         return KnowledgeBase(IndexConfig(**cfg), data_dir or tmp_path / "data", embedder=embedder)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def demo_index(tmp_path_factory, embedder) -> Path:
+    """A data dir holding the bundled demo corpus indexed with the shipped model, built once per session.
+
+    It is a template: never open a KnowledgeBase on it; copy it (``copy_demo_index``, ``demo_kb_copy``,
+    ``demo_data_dir``). Copying the data dir takes well under a second, embedding the corpus a minute.
+    """
+    from indexer import DEMO_CORPUS, IndexConfig, KnowledgeBase
+
+    data = tmp_path_factory.mktemp("demo-index") / "data"
+    kb = KnowledgeBase(IndexConfig(), data, embedder=embedder)
+    report = kb.index(DEMO_CORPUS, progress=False)
+    assert report.errors == [] and report.added > 0, report
+    assert kb.vectors.count() == kb.catalog.stats()["chunks"] > 0
+    return data
+
+
+def copy_demo_index(template: Path, target: Path) -> Path:
+    """Copy the demo index template into the data dir ``target`` (new or empty)."""
+    from indexer.vectors import LOCK_FILE
+
+    shutil.copytree(template, target, ignore=shutil.ignore_patterns(LOCK_FILE), dirs_exist_ok=True)
+    return target
+
+
+def demo_kb_copy(demo_index: Path, data_dir: Path, embedder, **cfg):
+    """A KnowledgeBase on a private copy of the demo index (for module-scoped fixtures)."""
+    from indexer import IndexConfig, KnowledgeBase
+
+    return KnowledgeBase(IndexConfig(**cfg), copy_demo_index(demo_index, data_dir), embedder=embedder)
+
+
+@pytest.fixture
+def demo_data_dir(demo_index, tmp_path) -> Path:
+    """This test's LOTSE_DATA_DIR (``tmp_path/data``), already holding the indexed demo corpus."""
+    return copy_demo_index(demo_index, tmp_path / "data")
+
+
+def run_lotse_in_process(args: list[str], env: dict[str, str | None] | None = None, stdin: str | None = None,
+                         cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``lotse ARGS`` in this process (``lotse.cli.main``, the code path of the command) and return a
+    ``subprocess.CompletedProcess`` with the exit code and the captured stdout/stderr.
+
+    The environment is the test's LOTSE_* variables (as the ``_clean_env`` fixture leaves them) changed by
+    ``env`` (value: set, None: removed); ``stdin`` is the text the command reads from stdin; ``cwd`` the
+    working directory (default: the test's, ``tmp_path``). Saves the
+    start of a Python process that imports torch (15-25 s on the 2-core machine). Tests that need a real
+    process (kill -9, one smoke test per command) use ``lotse_cmd()``.
+    """
+    from lotse.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as m:
+        for key, value in (env or {}).items():
+            if value is None:
+                m.delenv(key, raising=False)
+            else:
+                m.setenv(key, value)
+        m.setattr(sys, "stdin", io.StringIO(stdin or ""))
+        if cwd is not None:
+            m.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                rc = main(list(args))
+            except SystemExit as exc:  # argparse: usage errors exit 2
+                rc = exc.code if isinstance(exc.code, int) else 1
+    return subprocess.CompletedProcess(["lotse", *args], rc, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def run_lotse():
+    """``run_lotse(args, env=..., stdin=...)``: ``lotse ARGS`` in this process, see ``run_lotse_in_process``."""
+    return run_lotse_in_process
 
 
 def lotse_cmd() -> list[str]:

@@ -8,18 +8,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant import Assistant, AssistantConfig, ExtractiveConfig
-from indexer import DEMO_CORPUS, IndexConfig, KnowledgeBase
-from tests.conftest import web_login
+from tests.conftest import demo_kb_copy, web_login
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory, embedder):
+def client(tmp_path_factory, demo_index, embedder):
     from lotse.settings import load_settings
     from web_ui.app import create_app
 
     data = tmp_path_factory.mktemp("api")
-    kb = KnowledgeBase(IndexConfig(), data, embedder=embedder)
-    kb.index(DEMO_CORPUS, progress=False)
+    kb = demo_kb_copy(demo_index, data, embedder)
     assistant = Assistant(AssistantConfig(), ExtractiveConfig(), kb, f"sqlite:///{data / 'lotse.db'}")
     settings = load_settings(data_dir=data)
     from assistant.accounts import AccountStore

@@ -10,18 +10,15 @@ import pytest
 
 from assistant import Assistant, AssistantConfig, ExtractiveConfig, OpenAIConfig, Principal
 from assistant.providers import format_context, register
-from indexer import DEMO_CORPUS, IndexConfig, KnowledgeBase
-from tests.conftest import lotse_cmd
+from tests.conftest import demo_kb_copy, lotse_cmd
 
 ME = Principal("anna", "Anna Beispiel")
 OTHER = Principal("bernd", "Bernd Beispiel")
 
 
-@pytest.fixture(scope="session")
-def demo_kb(tmp_path_factory, embedder):
-    kb = KnowledgeBase(IndexConfig(), tmp_path_factory.mktemp("kb"), embedder=embedder)
-    kb.index(DEMO_CORPUS, progress=False)
-    return kb
+@pytest.fixture(scope="module")
+def demo_kb(tmp_path_factory, demo_index, embedder):
+    return demo_kb_copy(demo_index, tmp_path_factory.mktemp("kb"), embedder)
 
 
 @pytest.fixture

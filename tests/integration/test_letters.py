@@ -30,7 +30,7 @@ from assistant.letters.prefill import CASE_TYPE_BY_PROCEDURE
 from assistant.letters.templates import TEMPLATES_DIR
 from connectors.efile.double.generator import generate_cases
 from connectors.efile.procedures import by_code
-from indexer import DEMO_CORPUS, IndexConfig, KnowledgeBase
+from tests.conftest import demo_kb_copy
 
 try:
     from tests.integration.efile_fixtures import DoubleProcess, make_client
@@ -75,11 +75,9 @@ def double(tmp_path_factory, generated):
 
 
 @pytest.fixture(scope="module")
-def demo_kb(tmp_path_factory, embedder):
-    # same as the conftest factory ``make_kb``, but module-scoped: the demo corpus is indexed once
-    kb = KnowledgeBase(IndexConfig(), tmp_path_factory.mktemp("kb"), embedder=embedder)
-    kb.index(DEMO_CORPUS, progress=False)
-    return kb
+def demo_kb(tmp_path_factory, demo_index, embedder):
+    # module-scoped: a private copy of the session's demo index (indexed once per session)
+    return demo_kb_copy(demo_index, tmp_path_factory.mktemp("kb"), embedder)
 
 
 @pytest.fixture(autouse=True)

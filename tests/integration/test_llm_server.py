@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from assistant import Assistant, AssistantConfig, LlamaCppConfig, OpenAIConfig, Principal
-from indexer import DEMO_CORPUS, IndexConfig, KnowledgeBase
+from tests.conftest import demo_kb_copy
 
 ME = Principal("anna", "Anna Beispiel")
 QUESTION = "Welche Frist gilt für den Widerspruch gegen einen Bescheid?"
@@ -35,10 +35,8 @@ def llm_url():
 
 
 @pytest.fixture(scope="module")
-def kb(tmp_path_factory, embedder):
-    kb = KnowledgeBase(IndexConfig(), tmp_path_factory.mktemp("llm"), embedder=embedder)
-    kb.index(DEMO_CORPUS, progress=False)
-    return kb
+def kb(tmp_path_factory, demo_index, embedder):
+    return demo_kb_copy(demo_index, tmp_path_factory.mktemp("llm"), embedder)
 
 
 def test_openai_provider_streams_from_the_real_server(llm_url, kb, tmp_path):

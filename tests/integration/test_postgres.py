@@ -30,7 +30,7 @@ from assistant.letters.prefill import CASE_TYPE_BY_PROCEDURE
 from assistant.migrations import alembic_config, target_metadata, upgrade
 from connectors.efile.double.generator import generate_cases
 from connectors.efile.procedures import by_code
-from indexer import DEMO_CORPUS, IndexConfig, KnowledgeBase
+from tests.conftest import demo_kb_copy
 
 try:
     from tests.integration.efile_fixtures import DoubleProcess, make_client
@@ -116,10 +116,8 @@ def pg_url(pg_server):
 
 
 @pytest.fixture(scope="module")
-def demo_kb(pg_server, tmp_path_factory, embedder):
-    kb = KnowledgeBase(IndexConfig(), tmp_path_factory.mktemp("kb"), embedder=embedder)
-    kb.index(DEMO_CORPUS, progress=False)
-    return kb
+def demo_kb(pg_server, tmp_path_factory, demo_index, embedder):
+    return demo_kb_copy(demo_index, tmp_path_factory.mktemp("kb"), embedder)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from assistant import Assistant, AssistantConfig, ExtractiveConfig, Principal
 from assistant.db import AuditEvent
 from assistant.training import BLANK, CURATED_NOTICE, TrainingService, load_learning_paths
 from assistant.training_models import TrainingQuiz
-from indexer import DEMO_CORPUS, IndexConfig, KnowledgeBase
+from tests.conftest import demo_kb_copy
 from web_ui.training_api import training_router
 
 ANNA = Principal("anna", "Anna Lernende", frozenset({"sachbearbeitung"}))
@@ -26,10 +26,8 @@ S1_TRAINER = Principal("sabine", "Sabine S-I", frozenset({"schulung"}), ("S-I",)
 
 
 @pytest.fixture(scope="module")
-def demo_kb(tmp_path_factory, embedder):
-    kb = KnowledgeBase(IndexConfig(), tmp_path_factory.mktemp("kb"), embedder=embedder)
-    kb.index(DEMO_CORPUS, progress=False)
-    return kb
+def demo_kb(tmp_path_factory, demo_index, embedder):
+    return demo_kb_copy(demo_index, tmp_path_factory.mktemp("kb"), embedder)
 
 
 @pytest.fixture
