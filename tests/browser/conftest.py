@@ -21,7 +21,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.conftest import ROOT, lotse_cmd
+from tests.conftest import ROOT, copy_demo_index, lotse_cmd, run_lotse_in_process
 from tests.integration.efile_fixtures import TECH_USER, DoubleProcess
 
 HERE = Path(__file__).resolve().parent
@@ -106,8 +106,9 @@ def _clean_env(data_dir: Path, port: int, efile_url: str) -> dict:
 
 
 @pytest.fixture(scope="session")
-def system(tmp_path_factory) -> Iterator[System]:
-    """E-file double with generated cases, local accounts made with ``lotse user add``, ``lotse serve``."""
+def system(tmp_path_factory, demo_index) -> Iterator[System]:
+    """E-file double with generated cases, local accounts made with ``lotse user add``, ``lotse serve``
+    on a data dir that already holds the demo index (first-start indexing is tested in test_assistant.py)."""
     reason = _missing_chromium()
     if reason:
         pytest.fail(f"Browser-Tests in CI nicht ausführbar: {reason}")
@@ -118,23 +119,24 @@ def system(tmp_path_factory) -> Iterator[System]:
     cases_file = tmp / "cases.json"
     cases_file.write_text(json.dumps({"cases": cases}, ensure_ascii=False), encoding="utf-8")
     double = DoubleProcess(tmp / "eakte.sqlite3", ["--cases", str(cases_file)]).start()
-    data_dir = tmp / "data"
+    data_dir = copy_demo_index(demo_index, tmp / "data")
     port = _free_port()
     env = _clean_env(data_dir, port, double.base_url)
+    # `lotse user add` runs main() in this process (its real process is tested in test_auth.py)
+    lotse_env = {k: env.get(k) for k in {*env, *os.environ} if k.startswith("LOTSE_")}
     proc = None
     log = tmp / "lotse-serve.log"
     try:
         for name, (display, roles, deps) in USERS.items():
-            r = subprocess.run(lotse_cmd() + ["user", "add", name, "--name", display, "--roles", roles,
-                                              "--departments", deps],
-                               input=PASSWORD + "\n", capture_output=True, text=True, env=env, cwd=tmp, timeout=120)
+            r = run_lotse_in_process(["user", "add", name, "--name", display, "--roles", roles, "--departments", deps],
+                                     env=lotse_env, stdin=PASSWORD + "\n", cwd=tmp)
             assert r.returncode == 0, f"lotse user add {name} fehlgeschlagen:\n{r.stdout}\n{r.stderr}"
         with open(log, "w", encoding="utf-8") as fh:
             proc = subprocess.Popen(lotse_cmd() + ["serve", "--port", str(port)], env=env, cwd=tmp,
                                     stdout=fh, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         sysobj = System(base, double, cases, data_dir, log, proc, env)
-        deadline = time.monotonic() + 300  # the first start indexes the demo corpus
+        deadline = time.monotonic() + 300
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"lotse serve beendet (Code {proc.returncode}):\n{sysobj.log_tail()}")

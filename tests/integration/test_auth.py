@@ -18,8 +18,7 @@ from fastapi.testclient import TestClient
 from assistant import Assistant, AssistantConfig, ExtractiveConfig
 from assistant.accounts import AccountStore
 from assistant.library import PolicyLibrary
-from indexer import DEMO_CORPUS, IndexConfig, KnowledgeBase
-from tests.conftest import ROOT, web_login
+from tests.conftest import ROOT, demo_kb_copy, web_login
 
 PASSWORD = "ein-langes-passwort-1"
 QUESTIONS = [json.loads(line) for line in (ROOT / "benchmarks/questions/demo_questions.jsonl").read_text(
@@ -27,12 +26,11 @@ QUESTIONS = [json.loads(line) for line in (ROOT / "benchmarks/questions/demo_que
 
 
 @pytest.fixture(scope="module")
-def system(tmp_path_factory, embedder):
+def system(tmp_path_factory, demo_index, embedder):
     from lotse.settings import load_settings
 
     data = tmp_path_factory.mktemp("auth")
-    kb = KnowledgeBase(IndexConfig(), data, embedder=embedder)
-    kb.index(DEMO_CORPUS, progress=False)
+    kb = demo_kb_copy(demo_index, data, embedder)
     assistant = Assistant(AssistantConfig(), ExtractiveConfig(), kb, f"sqlite:///{data / 'lotse.db'}")
     settings = load_settings(data_dir=data, auth={"login_attempts": 3, "login_window_s": 60})
     accounts = AccountStore(settings.db_url())
@@ -271,7 +269,7 @@ def test_admin_manages_users_and_the_new_user_can_log_in(system):
     assert admin.put("/api/admin/users/admin", json={"active": False}).status_code == 422  # no self-lockout
 
 
-def test_cli_user_add_reads_the_password_from_stdin(tmp_path):
+def test_cli_user_add_reads_the_password_from_stdin(tmp_path, run_lotse):
     from tests.conftest import lotse_cmd
 
     env = {"LOTSE_DATA_DIR": str(tmp_path / "d"), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
@@ -280,11 +278,12 @@ def test_cli_user_add_reads_the_password_from_stdin(tmp_path):
                        input=PASSWORD + "\n", capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "angelegt" in r.stdout
-    bad = subprocess.run(lotse_cmd() + ["user", "add", "x1", "--roles", "chef", "--departments", "*"],
-                         input=PASSWORD + "\n", capture_output=True, text=True, env=env, timeout=120)
+    # the real process above is the smoke test of `lotse user`; the rest runs the same main() in-process
+    same_dir = {"LOTSE_DATA_DIR": env["LOTSE_DATA_DIR"]}
+    bad = run_lotse(["user", "add", "x1", "--roles", "chef", "--departments", "*"], env=same_dir,
+                    stdin=PASSWORD + "\n")
     assert bad.returncode == 2 and "Unbekannte Rolle" in bad.stderr
-    listed = subprocess.run(lotse_cmd() + ["user", "list", "--json"], capture_output=True, text=True, env=env,
-                            timeout=120)
+    listed = run_lotse(["user", "list", "--json"], env=same_dir)
     users = json.loads(listed.stdout)
     assert [u["id"] for u in users] == ["maria"] and users[0]["roles"] == ["pruefung", "sachbearbeitung"]
 

@@ -107,12 +107,15 @@ def test_filters_by_department_and_document_type(tmp_path, make_kb):
 
 
 @pytest.mark.skipif(not (LAW_CORPUS / "sgb_1.md").exists(), reason="shared law corpus not present")
-def test_cli_indexes_laws_and_search_json_names_the_paragraph(tmp_path):
+def test_cli_indexes_laws_and_search_json_names_the_paragraph(tmp_path, run_lotse):
     laws = tmp_path / "gesetze"
     laws.mkdir()
     shutil.copy(LAW_CORPUS / "sgb_1.md", laws / "sgb_1.md")
-    env = {**os.environ, "LOTSE_DATA_DIR": str(tmp_path / "d")}
-    out = subprocess.run(lotse_cmd() + ["index", str(laws)], env=env, capture_output=True, text=True, timeout=600)
+    data = {"LOTSE_DATA_DIR": str(tmp_path / "d")}
+    env = {**os.environ, **data}
+    # `lotse index` and `search --queries` run main() in this process; `search --json` is the real-process
+    # smoke test of `lotse search` (the real `lotse index` runs in the kill -9 test below)
+    out = run_lotse(["index", str(laws)], env=data)
     assert out.returncode == 0, out.stderr
     assert "1 neu" in out.stdout
     res = subprocess.run(lotse_cmd() + ["search", "--json", "-k", "3",
@@ -126,8 +129,7 @@ def test_cli_indexes_laws_and_search_json_names_the_paragraph(tmp_path):
     assert set(hits[0]) >= {"source", "title", "section", "page", "score", "text"}
     queries = tmp_path / "q.txt"
     queries.write_text("§ 60 SGB I Angabe von Tatsachen\nAntragstellung beim unzuständigen Träger\n", encoding="utf-8")
-    batch = subprocess.run(lotse_cmd() + ["search", "--queries", str(queries), "-k", "2"], env=env,
-                           capture_output=True, text=True, timeout=300)
+    batch = run_lotse(["search", "--queries", str(queries), "-k", "2"], env=data)
     lines = [json.loads(x) for x in batch.stdout.splitlines()]
     assert len(lines) == 2 and all(len(x) == 2 for x in lines)
     assert lines[0][0]["section"].startswith("§ 60 ")

@@ -34,7 +34,7 @@ from connectors.efile.protocol import EFileConnector
 from connectors.efile.xdomea import Limits, XdomeaConnector, XdomeaPackageError, read_package
 from connectors.efile.xdomea_fixtures import build_message, write_packages, write_zip
 from indexer.analysis import fold
-from tests.conftest import lotse_cmd
+from tests.conftest import copy_demo_index, lotse_cmd
 
 N_CASES, SEED = 12, 7
 MIN_LEN = 6  # as in test_case_sync: shorter values also occur by chance in binary files
@@ -528,19 +528,23 @@ def _free_text_values(fs) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def cli(tmp_path_factory):
+def cli(tmp_path_factory, demo_index):
     tmp = tmp_path_factory.mktemp("xdomea-cli")
     directory = tmp / "export"
     fs = write_packages(directory, N_CASES, SEED, per_package=4)
     expected = write_hostile(directory)
-    env = {**os.environ, "LOTSE_DATA_DIR": str(tmp / "data"), "LOTSE_EFILE_KIND": "xdomea",
-           "LOTSE_EFILE_XDOMEA_DIR": str(directory)}
-    first = _run(["sync-cases", "--json"], env)
-    return {"tmp": tmp, "dir": directory, "fs": fs, "expected": expected, "env": env, "first": first}
+    # the data dir already holds the demo policy index (sync-cases would otherwise embed it first)
+    copy_demo_index(demo_index, tmp / "data")
+    lotse_env = {"LOTSE_DATA_DIR": str(tmp / "data"), "LOTSE_EFILE_KIND": "xdomea",
+                 "LOTSE_EFILE_XDOMEA_DIR": str(directory)}
+    env = {**os.environ, **lotse_env}
+    first = _run(["sync-cases", "--json"], env)  # the real process
+    return {"tmp": tmp, "dir": directory, "fs": fs, "expected": expected, "env": env, "lotse_env": lotse_env,
+            "first": first}
 
 
 @pytest.mark.slow
-def test_sync_cases_indexes_xdomea_cases_and_reports_broken_packages(cli):
+def test_sync_cases_indexes_xdomea_cases_and_reports_broken_packages(cli, run_lotse):
     out = cli["first"]
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(out.stdout)
@@ -553,7 +557,8 @@ def test_sync_cases_indexes_xdomea_cases_and_reports_broken_packages(cli):
         assert hits and phrase in hits[0], (name, report["warnings"])
 
     # the index holds one case record per imported Akte, found by a search
-    search = _run(["search", "--json", "Wohngeld Akte", "--department", "S-III", "--doc-type", "akte"], cli["env"])
+    search = run_lotse(["search", "--json", "Wohngeld Akte", "--department", "S-III", "--doc-type", "akte"],
+                       env=cli["lotse_env"])
     assert search.returncode == 0, search.stderr[-2000:]
     hits = json.loads(search.stdout)
     wg = {c.aktenzeichen for c in fs.cases if c.code == "WG"}
@@ -573,10 +578,11 @@ def test_sync_cases_puts_no_personal_data_from_free_text_into_the_data_dir(cli):
 
 
 @pytest.mark.slow
-def test_second_sync_is_unchanged_and_a_vanished_directory_removes_nothing(cli):
+def test_second_sync_is_unchanged_and_a_vanished_directory_removes_nothing(cli, run_lotse):
     assert cli["first"].returncode == 0, cli["first"].stderr[-3000:]
     n = len(cli["fs"].cases)
-    again = _run(["sync-cases", "--json"], cli["env"])
+    env = cli["lotse_env"]  # the later runs call the CLI's main() in this process
+    again = run_lotse(["sync-cases", "--json"], env=env)
     assert again.returncode == 0, again.stderr[-2000:]
     r = json.loads(again.stdout)
     assert (r["added"], r["updated"], r["removed"], r["unchanged"]) == (0, 0, 0, n)
@@ -584,23 +590,24 @@ def test_second_sync_is_unchanged_and_a_vanished_directory_removes_nothing(cli):
     moved = cli["tmp"] / "export-weg"
     cli["dir"].rename(moved)
     try:
-        gone = _run(["sync-cases", "--json"], cli["env"])
+        gone = run_lotse(["sync-cases", "--json"], env=env)
         assert gone.returncode == 1
         r = json.loads(gone.stdout)
         assert "existiert nicht" in r["error"] and "nichts entfernt" in r["error"] and r["removed"] == 0
-        unset = _run(["sync-cases", "--json"], {**cli["env"], "LOTSE_EFILE_XDOMEA_DIR": ""})
+        unset = run_lotse(["sync-cases", "--json"], env={**env, "LOTSE_EFILE_XDOMEA_DIR": ""})
         assert unset.returncode == 1 and "LOTSE_EFILE_XDOMEA_DIR" in json.loads(unset.stdout)["error"]
     finally:
         moved.rename(cli["dir"])
-    back = _run(["sync-cases", "--json"], cli["env"])
+    back = run_lotse(["sync-cases", "--json"], env=env)
     r = json.loads(back.stdout)
     assert back.returncode == 0 and r["unchanged"] == n and r["removed"] == 0
 
 
 @pytest.mark.slow
-def test_ask_about_an_imported_case_lists_missing_documents(cli):
+def test_ask_about_an_imported_case_lists_missing_documents(cli, run_lotse):
     fs = cli["fs"]
     wohngeld = next(c for c in fs.cases if c.code == "WG")
+    # a real process: the smoke test of `lotse ask --case`
     out = _run(["ask", "--json", "--case", wohngeld.aktenzeichen, "Welche Unterlagen fehlen noch?"], cli["env"])
     assert out.returncode == 0, out.stderr[-3000:]
     r = json.loads(out.stdout)
@@ -613,5 +620,6 @@ def test_ask_about_an_imported_case_lists_missing_documents(cli):
     assert values
     assert not [v for v in values if v in r["answer"]]  # no personal data of the case in the answer
 
-    unknown = _run(["ask", "--case", "S-III-WG/1999/000001", "Welche Unterlagen fehlen noch?"], cli["env"])
+    unknown = run_lotse(["ask", "--case", "S-III-WG/1999/000001", "Welche Unterlagen fehlen noch?"],
+                        env=cli["lotse_env"])
     assert unknown.returncode == 1 and "nicht gefunden" in unknown.stderr
