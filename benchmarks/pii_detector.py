@@ -164,7 +164,7 @@ def main() -> int:
     # the shipped name list contains every name the generator uses, so name recall above is an
     # upper bound; held out: the list without the generator's names (context patterns only)
     from connectors.efile.double import fakedata
-    from indexer.pii import Gazetteer, _fold, load_gazetteer
+    from indexer.pii.detector import Gazetteer, _fold, load_gazetteer
 
     gaz = load_gazetteer()
     held = {_fold(w) for w in (*fakedata.FIRST_F, *fakedata.FIRST_M, *fakedata.LAST)}
