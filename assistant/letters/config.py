@@ -1,7 +1,9 @@
 """Configuration of the letter workflow (the lead wires it into ``lotse.settings.Settings`` as ``letters``).
 
 Environment example: ``LOTSE_LETTERS__BEHOERDE__TELEFON="089 233-96000"``,
-``LOTSE_LETTERS__TEMPLATES_DIR=/srv/lotse/vorlagen``.
+``LOTSE_LETTERS__TEMPLATES_DIR=/srv/lotse/vorlagen``. The defaults per procedure (letterhead,
+Rechtsweg, departments searched for text proposals) come from the procedure catalog
+(``connectors/catalog/procedures.yaml``); settings override them.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Rechtsweg = Literal["sgg", "vwgo_wahl", "vwgo_klage"]
+from connectors.catalog import catalog
+
+#: Rechtsbehelf of a Bescheid; the allowed values are the procedure catalog's ``rechtswege``
+Rechtsweg = Literal[catalog().rechtswege]  # type: ignore[valid-type]
 
 
 class BehoerdeConfig(BaseModel):
@@ -38,32 +43,17 @@ class PersonConfig(BaseModel):
 
 
 def _default_behoerden() -> dict[str, BehoerdeConfig]:
-    soziale_sicherung = dict(amt="Amt für Soziale Sicherung", strasse="Mathildenstraße 3a",
-                             plz_ort="80336 München", telefon="089 233-96800",
-                             email="soziale-sicherung.soz@muenchen.de")
-    return {
-        "wohngeld": BehoerdeConfig(),
-        "hilfe_zur_pflege": BehoerdeConfig(abteilung="Hilfe zur Pflege", **soziale_sicherung),
-        "bildung_teilhabe": BehoerdeConfig(abteilung="Bildung und Teilhabe", **soziale_sicherung),
-        "grundsicherung": BehoerdeConfig(abteilung="Grundsicherung im Alter und bei Erwerbsminderung",
-                                         **soziale_sicherung),
-        "unterhaltsvorschuss": BehoerdeConfig(amt="Stadtjugendamt", abteilung="Unterhaltsvorschussstelle",
-                                              strasse="Prielmayerstraße 1", plz_ort="80335 München",
-                                              telefon="089 233-49500", email="uvg.soz@muenchen.de"),
-        "zuschuss": BehoerdeConfig(amt="Zentrale Dienste", abteilung="Zuschussstelle",
-                                   strasse="Orleansplatz 11", plz_ort="81667 München",
-                                   telefon="089 233-48000", email="zuschuesse.soz@muenchen.de"),
-    }
+    cat = catalog()
+    return {p.case_type: BehoerdeConfig(**cat.letterhead(p)) for p in cat.procedures}
 
 
 def _default_rechtsweg() -> dict[str, Rechtsweg]:
-    return {"grundsicherung": "sgg", "hilfe_zur_pflege": "sgg", "bildung_teilhabe": "sgg",
-            "wohngeld": "vwgo_wahl", "unterhaltsvorschuss": "vwgo_wahl", "zuschuss": "vwgo_klage"}
+    return {p.case_type: p.rechtsweg for p in catalog().procedures}
 
 
 def _default_departments() -> dict[str, list[str]]:
-    return {"wohngeld": ["S-III", "S-Z"], "hilfe_zur_pflege": ["S-I", "S-Z"], "bildung_teilhabe": ["S-I", "S-Z"],
-            "grundsicherung": ["S-I", "S-Z"], "unterhaltsvorschuss": ["S-II", "S-Z"], "zuschuss": ["S-Z"]}
+    cat = catalog()
+    return {p.case_type: cat.proposal_departments(p) for p in cat.procedures}
 
 
 class LetterConfig(BaseModel):

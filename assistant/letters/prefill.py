@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from connectors.catalog import catalog
 from connectors.efile.protocol import Case, EFileConnector
 from connectors.errors import NotFound
 
@@ -33,13 +34,10 @@ from .templates import FieldSpec, LetterTemplate
 
 log = logging.getLogger(__name__)
 
-CASE_TYPE_BY_PROCEDURE = {
-    "Wohngeld": "wohngeld", "Hilfe zur Pflege": "hilfe_zur_pflege", "Bildung und Teilhabe": "bildung_teilhabe",
-    "Grundsicherung im Alter": "grundsicherung", "Unterhaltsvorschuss": "unterhaltsvorschuss",
-    "Zuschussverfahren": "zuschuss",
-}
+#: procedure name -> case type of the letter templates (from the procedure catalog)
+CASE_TYPE_BY_PROCEDURE = catalog().case_type_by_name
 CASE_TYPE_LABELS = {v: k for k, v in CASE_TYPE_BY_PROCEDURE.items()}
-CLOSED_STATES = {"Abgeschlossen", "Archiviert", "Storniert"}
+CLOSED_STATES = frozenset(catalog().efile.closed_states)
 
 _LEGAL_REF = re.compile(
     r"(?:§§?|Art\.)\s*\d+[a-z]?(?:\s*(?:Abs\.|Absatz|Satz|S\.|Nr\.|Buchst\.)\s*\d+[a-z]?)*"

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from connectors.catalog import catalog
+
 from .calendar import RULE_RE
 
 log = logging.getLogger(__name__)
@@ -25,8 +27,8 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 FIELD_SOURCES = ("efile", "user", "generated", "computed", "static")
 FIELD_TYPES = ("text", "date", "money", "list", "address", "case", "person", "organisation")
-CASE_TYPES = ("wohngeld", "hilfe_zur_pflege", "bildung_teilhabe", "grundsicherung", "unterhaltsvorschuss",
-              "zuschuss")
+#: case types a template may name in ``case_types`` (from the procedure catalog)
+CASE_TYPES = catalog().case_types
 REQUIRED_KEYS = ("title", "description", "case_types", "four_eyes", "legal_basis", "fields")
 
 
