@@ -68,9 +68,7 @@ def demo_index(tmp_path_factory, embedder) -> Path:
 
 def copy_demo_index(template: Path, target: Path) -> Path:
     """Copy the demo index template into the data dir ``target`` (new or empty)."""
-    from indexer.vectors import LOCK_FILE
-
-    shutil.copytree(template, target, ignore=shutil.ignore_patterns(LOCK_FILE), dirs_exist_ok=True)
+    shutil.copytree(template, target, dirs_exist_ok=True)
     return target
 
 

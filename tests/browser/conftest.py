@@ -51,7 +51,11 @@ def _missing_chromium() -> str | None:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Without chromium: skip locally; in CI (``CI`` set) let the ``system`` fixture fail loudly."""
+    """Browser tests are slow (``lotse serve``, the e-file double and chromium as real processes).
+    Without chromium: skip locally; in CI (``CI`` set) let the ``system`` fixture fail loudly."""
+    for item in items:
+        if str(item.path).startswith(str(HERE)):
+            item.add_marker(pytest.mark.slow)
     reason = _missing_chromium()
     if reason is None or os.environ.get("CI"):
         return

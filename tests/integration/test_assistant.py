@@ -145,6 +145,7 @@ def test_unreachable_llm_falls_back_to_extractive_with_notice(demo_kb, tmp_path)
     assert r["citations"]
 
 
+@pytest.mark.slow  # a real process that embeds the whole demo corpus (the first start)
 def test_cli_ask_json_indexes_demo_corpus_on_fresh_data_dir(tmp_path):
     env = {**os.environ, "LOTSE_DATA_DIR": str(tmp_path / "fresh")}
     out = subprocess.run(lotse_cmd() + ["ask", "--json", "Wie fordere ich fehlende Unterlagen an?"],

@@ -143,6 +143,7 @@ def _many_files(root: Path, n: int) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_kill_9_mid_run_then_rerun_equals_uninterrupted_run(tmp_path, make_kb):
     root = _many_files(tmp_path / "docs", 40)
     env = {**os.environ, "LOTSE_DATA_DIR": str(tmp_path / "killed"), "LOTSE_LOG_LEVEL": "DEBUG"}
