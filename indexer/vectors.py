@@ -1,60 +1,189 @@
-"""Chroma vector store (embedded or client/server), always fed with Lotse's own embeddings."""
+"""Chroma vector store (embedded or client/server), always fed with Lotse's own embeddings.
+
+Several processes on one embedded store (``lotse serve`` answering while ``lotse index`` or
+``lotse sync-cases`` writes): Chroma's embedded client keeps its HNSW index in memory and never
+sees what another process wrote, so a server would look up ids that no longer exist ("Error
+finding id") or miss new ones. Therefore every write here
+
+* takes an exclusive file lock (``chroma/.lotse-write.lock``), so two writers never interleave,
+* first reopens the client when another process wrote since this one last looked, and
+* leaves a fresh stamp (``chroma/.lotse-write-stamp``) behind.
+
+Readers compare the stamp (one small file read) before each query and reopen the client when
+it changed. A query that fails anyway (ids vanished in between) is retried once on a freshly
+opened client and otherwise answered without dense hits, never with an error.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import threading
+import time
+import uuid
 from pathlib import Path
 
 from .config import ChromaConfig
 from .errors import StoreError
 
+try:  # POSIX only; without it writers are not serialised between processes
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
 log = logging.getLogger(__name__)
+
+LOCK_FILE = ".lotse-write.lock"
+STAMP_FILE = ".lotse-write-stamp"
 
 
 class VectorStore:
     def __init__(self, cfg: ChromaConfig, data_dir: Path, model_id: str):
-        try:
-            import chromadb
-            from chromadb.config import Settings as ChromaSettings
-
-            settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-            if cfg.mode == "server":
-                self._client = chromadb.HttpClient(host=cfg.host, port=cfg.port, settings=settings)
-                self._client.heartbeat()
-            else:
-                path = Path(data_dir) / "chroma"
-                path.mkdir(parents=True, exist_ok=True)
-                self._client = chromadb.PersistentClient(path=str(path), settings=settings)
-            # embedding_function=None: Chroma's default would download a model at run time
-            self._col = self._client.get_or_create_collection(
-                cfg.collection, embedding_function=None,
-                metadata={"hnsw:space": "cosine", "embedding_model": model_id},
-            )
-        except StoreError:
-            raise
-        except Exception as exc:
-            where = f"{cfg.host}:{cfg.port}" if cfg.mode == "server" else str(data_dir)
-            raise StoreError(f"Vektorspeicher (Chroma, {cfg.mode}) nicht erreichbar unter {where}: {exc}") from exc
+        self.cfg, self.model_id = cfg, model_id
+        self.data_dir = Path(data_dir)
+        self._embedded = cfg.mode != "server"
+        self._path = self.data_dir / "chroma"
+        self._reopen_lock = threading.RLock()
+        self._stamp = ""  # the stamp of the last write this process's client has seen
+        self.reopens = 0  # how often the client was reopened because another process wrote
+        if self._embedded:
+            self._path.mkdir(parents=True, exist_ok=True)
+            self._stamp = self._read_stamp()
+        self._client, self._col = self._open(fresh=False)
         stored = (self._col.metadata or {}).get("embedding_model")
         if stored and stored != model_id:
             raise StoreError(
                 f"Der Index wurde mit dem Embedding-Modell {stored} gebaut, konfiguriert ist {model_id}. "
                 "Bitte `lotse index --rebuild PFAD` ausführen oder das Modell zurückstellen.")
 
+    # -- opening ------------------------------------------------------------------------------
+    def _open(self, *, fresh: bool):
+        cfg = self.cfg
+        try:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+
+            settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+            if cfg.mode == "server":
+                client = chromadb.HttpClient(host=cfg.host, port=cfg.port, settings=settings)
+                client.heartbeat()
+            else:
+                if fresh:
+                    _forget_cached_system(str(self._path))
+                client = chromadb.PersistentClient(path=str(self._path), settings=settings)
+            # embedding_function=None: Chroma's default would download a model at run time
+            col = client.get_or_create_collection(
+                cfg.collection, embedding_function=None,
+                metadata={"hnsw:space": "cosine", "embedding_model": self.model_id},
+            )
+        except StoreError:
+            raise
+        except Exception as exc:
+            where = f"{cfg.host}:{cfg.port}" if cfg.mode == "server" else str(self.data_dir)
+            raise StoreError(f"Vektorspeicher (Chroma, {cfg.mode}) nicht erreichbar unter {where}: {exc}") from exc
+        return client, col
+
+    def _reopen(self, stamp: str, *, force: bool = False) -> None:
+        """Replace the client by a fresh one that reads what is on disk now."""
+        with self._reopen_lock:
+            if stamp == self._stamp and not force:
+                return  # another thread was quicker
+            t0 = time.perf_counter()
+            self._client, self._col = self._open(fresh=True)
+            self._stamp = stamp
+            self.reopens += 1
+            log.info("vector store changed by another process: reopened Chroma in %.0f ms",
+                     (time.perf_counter() - t0) * 1000)
+
+    def refresh(self) -> bool:
+        """Reopen the embedded client when another process wrote since; True when it did."""
+        if not self._embedded:
+            return False
+        stamp = self._read_stamp()
+        if stamp == self._stamp:
+            return False
+        with self._file_lock(shared=True, timeout_s=10.0):
+            stamp = self._read_stamp()  # the writer may have finished meanwhile
+            self._reopen(stamp)
+        return True
+
+    # -- the cross-process stamp and lock -----------------------------------------------------------
+    def _read_stamp(self) -> str:
+        try:
+            return (self._path / STAMP_FILE).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return ""
+
+    def _write_stamp(self) -> None:
+        stamp = f"{os.getpid()}-{uuid.uuid4().hex}"
+        tmp = self._path / f"{STAMP_FILE}.{os.getpid()}.{threading.get_ident()}"
+        tmp.write_text(stamp, encoding="ascii")
+        os.replace(tmp, self._path / STAMP_FILE)
+        self._stamp = stamp
+
+    @contextlib.contextmanager
+    def _file_lock(self, *, shared: bool = False, timeout_s: float | None = None):
+        if fcntl is None or not self._embedded:
+            yield
+            return
+        fd = os.open(self._path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+            if timeout_s is None:
+                fcntl.flock(fd, mode)
+            else:
+                deadline = time.monotonic() + timeout_s
+                while True:
+                    try:
+                        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if time.monotonic() > deadline:
+                            log.warning("vector store: write lock still held after %.0f s, reading anyway",
+                                        timeout_s)
+                            break
+                        time.sleep(0.05)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    @contextlib.contextmanager
+    def _writing(self):
+        """Exclusive write: catch up with other processes first, leave a new stamp afterwards."""
+        with self._file_lock():
+            if self._embedded:
+                stamp = self._read_stamp()
+                if stamp != self._stamp:
+                    self._reopen(stamp)
+            try:
+                yield self._col
+            finally:
+                if self._embedded:
+                    self._write_stamp()
+
+    # -- operations ---------------------------------------------------------------------------------
     def count(self) -> int:
+        self.refresh()
         return self._col.count()
 
     def upsert(self, ids: list[str], embeddings: list[list[float]], metadatas: list[dict]) -> None:
-        for i in range(0, len(ids), 2000):
-            self._col.upsert(ids=ids[i:i + 2000], embeddings=embeddings[i:i + 2000],
-                             metadatas=metadatas[i:i + 2000])
+        if not ids:
+            return
+        with self._writing() as col:
+            for i in range(0, len(ids), 2000):
+                col.upsert(ids=ids[i:i + 2000], embeddings=embeddings[i:i + 2000],
+                           metadatas=metadatas[i:i + 2000])
 
     def delete(self, ids: list[str]) -> None:
-        for i in range(0, len(ids), 2000):
-            if ids[i:i + 2000]:
-                self._col.delete(ids=ids[i:i + 2000])
+        if not ids:
+            return
+        with self._writing() as col:
+            for i in range(0, len(ids), 2000):
+                col.delete(ids=ids[i:i + 2000])
 
     def existing_embeddings(self, ids: list[str]) -> dict[str, list[float]]:
+        self.refresh()
         out: dict[str, list[float]] = {}
         for i in range(0, len(ids), 2000):
             got = self._col.get(ids=ids[i:i + 2000], include=["embeddings"])
@@ -63,12 +192,14 @@ class VectorStore:
         return out
 
     def has_ids(self, ids: list[str]) -> set[str]:
+        self.refresh()
         found: set[str] = set()
         for i in range(0, len(ids), 2000):
             found.update(self._col.get(ids=ids[i:i + 2000], include=[])["ids"])
         return found
 
     def all_ids(self) -> set[str]:
+        self.refresh()
         out: set[str] = set()
         offset = 0
         while True:
@@ -80,11 +211,50 @@ class VectorStore:
         return out
 
     def query(self, embedding: list[float], n: int, where: dict | None) -> list[tuple[str, float]]:
+        """Nearest chunk ids. Never fails because of ids another process removed meanwhile: the
+        query is retried on a freshly opened client and otherwise answered without dense hits."""
         # no count() first: at 100k vectors it costs more than the HNSW query itself
         try:
-            res = self._col.query(query_embeddings=[embedding], n_results=n, where=where, include=["distances"])
-        except Exception as exc:  # noqa: BLE001 - Chroma raises plain errors for an empty collection
-            if self._col.count() == 0:
-                return []
-            raise StoreError(f"Vektorsuche fehlgeschlagen: {exc}") from exc
-        return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0])]
+            self.refresh()
+        except StoreError as exc:
+            log.warning("vector store could not be reopened, using the open client: %s", exc)
+        for attempt in (1, 2):
+            col = self._col
+            try:
+                res = col.query(query_embeddings=[embedding], n_results=n, where=where, include=["distances"])
+                return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0])]
+            except Exception as exc:  # noqa: BLE001 - Chroma raises plain errors (empty collection, stale ids)
+                try:
+                    if col.count() == 0:
+                        return []
+                except Exception:  # noqa: BLE001
+                    pass
+                if attempt == 1 and self._embedded:
+                    log.warning("vector query failed (%s: %s); reopening the vector store and retrying",
+                                type(exc).__name__, exc)
+                    try:
+                        with self._file_lock(shared=True, timeout_s=10.0):
+                            self._reopen(self._read_stamp(), force=True)
+                    except StoreError as reopen_exc:
+                        log.warning("vector store could not be reopened: %s", reopen_exc)
+                        break
+                    continue
+                if not self._embedded:
+                    raise StoreError(f"Vektorsuche fehlgeschlagen: {exc}") from exc
+                log.warning("vector query failed again (%s: %s); answering from the lexical index only",
+                            type(exc).__name__, exc)
+        return []
+
+
+def _forget_cached_system(identifier: str) -> None:
+    """chromadb keeps one System per path and process and hands it to every new client; drop ours so
+    that the next client reads the files afresh. Clients of the old System keep working until they
+    are garbage-collected (their collections hold the old API object)."""
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        with SharedSystemClient._refcount_lock:
+            SharedSystemClient._identifier_to_system.pop(identifier, None)
+            SharedSystemClient._identifier_to_refcount.pop(identifier, None)
+    except (ImportError, AttributeError) as exc:  # pragma: no cover - other chromadb versions
+        log.warning("cannot reset chromadb's client cache (%s); other processes' writes may stay unseen", exc)
