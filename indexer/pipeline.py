@@ -17,7 +17,7 @@ from .catalog import Catalog
 from .chunking import Chunk, chunk_blocks
 from .config import IndexConfig
 from .errors import LoaderError
-from .loaders import SUPPORTED_SUFFIXES, load
+from .loaders import DEFAULT_LIMITS, SUPPORTED_SUFFIXES, LoadLimits, load
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,7 @@ class Progress:
 class Indexer:
     def __init__(self, cfg: IndexConfig, catalog: Catalog, vectors, embedder):
         self.cfg, self.catalog, self.vectors, self.embedder = cfg, catalog, vectors, embedder
+        self.load_limits: LoadLimits = DEFAULT_LIMITS  # bounds per file (zip bombs, huge PDFs, endless lines)
 
     def recover(self) -> int:
         """Replay the crash journal so that Chroma holds exactly the catalog's chunk ids."""
@@ -202,7 +203,7 @@ class Indexer:
         if previous is not None and previous.digest == digest:
             report.unchanged += 1
             return
-        parsed = load(sf.source, data)
+        parsed = load(sf.source, data, self.load_limits)
         meta = {**parsed.meta, **sf.meta}
         dep = department or meta.get("department") or self.cfg.default_department
         dtype = doc_type or meta.get("doc_type") or ("gesetz" if meta.get("jurabk") else "dokument")

@@ -8,17 +8,19 @@ import zipfile
 
 from ..errors import LoaderError
 from .base import Block, HeadingTracker, ParsedDocument
+from .limits import DEFAULT_LIMITS, LoadLimits, check_zip
 
 _HEADING_STYLE = re.compile(r"^(?:heading|überschrift)\s*(\d)$", re.I)
 
 
-def parse_docx(data: bytes, source: str) -> ParsedDocument:
+def parse_docx(data: bytes, source: str, limits: LoadLimits = DEFAULT_LIMITS) -> ParsedDocument:
     import docx  # python-docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
     if data[:4] == b"\xd0\xcf\x11\xe0":
         raise LoaderError(source, "Das Word-Dokument ist verschlüsselt (passwortgeschützt) oder im alten .doc-Format.")
+    check_zip(data, source, limits)  # zip bombs are refused before python-docx unpacks anything
     try:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
