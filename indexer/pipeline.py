@@ -22,7 +22,7 @@ from .loaders import DEFAULT_LIMITS, SUPPORTED_SUFFIXES, LoadLimits, load
 log = logging.getLogger(__name__)
 
 # Bump when loaders, chunking or analysis change in a way that changes chunks or terms.
-PIPELINE_VERSION = "7"
+PIPELINE_VERSION = "8"
 
 
 @dataclass

@@ -179,3 +179,66 @@ def test_refused_files_are_reported_and_the_files_after_them_are_indexed(tmp_pat
     assert report.added == 1
     assert [h.source for h in kb.search("Dienstreisen beantragt", k=1)] == ["d-normal.md"]
     assert {e["source"] for e in kb.stats()["errors"]} == set(reasons)
+
+
+# -- running headers and footers of PDFs -------------------------------------------------------------
+
+def _pdf_with_running_header(pages: int = 4, footer: str = "Stand: 01.03.2025 | Seite {page}/{pages}") -> bytes:
+    from fpdf import FPDF
+
+    class Doc(FPDF):
+        def header(self):
+            self.set_font("Helvetica", size=9)
+            self.cell(0, 8, "Merkblatt Mitwirkung im Sozialreferat", new_x="LMARGIN", new_y="NEXT")
+
+        def footer(self):
+            self.set_y(-15)
+            self.set_font("Helvetica", size=9)
+            self.cell(0, 8, footer.format(page=self.page_no(), pages=pages))
+
+    topics = ["Mitwirkung", "Unterlagen", "Fristen", "Versagung", "Anhoerung", "Nachholung"]
+    pdf = Doc()
+    pdf.set_font("Helvetica", size=11)
+    for i in range(1, pages + 1):
+        topic = topics[i - 1]
+        pdf.add_page()
+        pdf.multi_cell(0, 6, f"{i}. {topic} im Verfahren", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 6, f"Die Regel zu {topic} gilt fuer alle Antraege.", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 6, f"Siehe auch Seite {i + 1} dieses Merkblatts.", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 6, f"Ausnahmen zu {topic} sind zu begruenden.", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def test_pdf_running_headers_footers_and_page_numbers_are_not_indexed():
+    doc = load("merkblatt.pdf", _pdf_with_running_header())
+    text = "\n".join(b.text for b in doc.blocks)
+    assert doc.title == "Merkblatt Mitwirkung im Sozialreferat"
+    assert "Merkblatt Mitwirkung" not in text and "Stand:" not in text and "Seite 1/4" not in text, text
+    topics = ["Mitwirkung", "Unterlagen", "Fristen", "Versagung"]
+    for i, topic in enumerate(topics, start=1):  # the body of every page is kept, with its page number
+        assert any(f"Die Regel zu {topic} gilt" in b.text and b.page == i for b in doc.blocks), text
+        assert any(f"Ausnahmen zu {topic}" in b.text and b.page == i for b in doc.blocks), text
+        assert any(b.headings[-1:] == (f"{i}. {topic} im Verfahren",) for b in doc.blocks), doc.blocks
+    assert "Siehe auch Seite 3 dieses" in text  # "Seite" inside the text is not a page number
+
+    plain = load("nummern.pdf", _pdf_with_running_header(3, footer="- {page} -"))
+    assert not any(b.text.strip("- ").isdigit() or "- 2 -" in b.text for b in plain.blocks), plain.blocks
+
+
+def test_pdf_lines_that_do_not_repeat_at_the_page_edges_are_kept():
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=11)
+    for topic in ("Mietkosten", "Heizkosten", "Stromkosten"):
+        pdf.add_page()
+        for line in (f"Erster Satz ueber {topic}.", f"Zweiter Satz ueber {topic}.",
+                     "Bitte beachten Sie die Hinweise.",  # on every page, but in the middle
+                     f"Vorletzter Satz ueber {topic}.", f"Letzter Satz ueber {topic}."):
+            pdf.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+    doc = load("eigen.pdf", bytes(pdf.output()))
+    text = "\n".join(b.text for b in doc.blocks)
+    for topic in ("Heizkosten", "Stromkosten"):
+        for which in ("Erster", "Zweiter", "Vorletzter", "Letzter"):
+            assert f"{which} Satz ueber {topic}." in text, text
+    assert text.count("Bitte beachten Sie die Hinweise.") == 3, text
