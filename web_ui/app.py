@@ -222,12 +222,30 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
         loop = asyncio.get_running_loop()
         running: dict = {"task": None, "cancel": None}
 
-        async def answer(question: str, conversation_id: str | None, cancel: threading.Event):
+        async def session_ended() -> bool:
+            """Re-check the session on every message: logout, a locked account, a new password and the
+            idle/absolute timeouts end an open socket too (frame 'error' with code 'unauthenticated',
+            then close code 4401)."""
+            nonlocal principal
+            current = await loop.run_in_executor(None, auth.principal_from_session, ws.session)
+            if current is not None:
+                principal = current  # roles and departments as they are now
+                return False
+            if running["cancel"] is not None:
+                running["cancel"].set()
+            if running["task"] is not None:
+                running["task"].cancel()
+            log.info("websocket closed: session ended")
+            await ws.send_json({"type": "error", "message": msg.SESSION_EXPIRED, "code": "unauthenticated"})
+            await ws.close(code=4401, reason="Sitzung beendet")
+            return True
+
+        async def answer(question: str, conversation_id: str | None, cancel: threading.Event, asker):
             queue: asyncio.Queue = asyncio.Queue()
 
             def produce():
                 try:
-                    for ev in get_assistant().ask_stream(question, principal, conversation_id, cancel):
+                    for ev in get_assistant().ask_stream(question, asker, conversation_id, cancel):
                         loop.call_soon_threadsafe(queue.put_nowait, ev)
                 except AssistantError as exc:
                     loop.call_soon_threadsafe(queue.put_nowait, {"type": "error", "message": exc.message})
@@ -253,6 +271,8 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
                     await ws.send_json({"type": "error", "message": msg.MALFORMED.format(detail="kein JSON")})
                     continue
                 kind = data.get("type") if isinstance(data, dict) else None
+                if await session_ended():
+                    return
                 if kind == "cancel":
                     if running["cancel"] is not None:
                         running["cancel"].set()
@@ -272,7 +292,8 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
                     continue
                 cancel = threading.Event()
                 running["cancel"] = cancel
-                running["task"] = asyncio.create_task(answer(question, data.get("conversation_id"), cancel))
+                running["task"] = asyncio.create_task(answer(question, data.get("conversation_id"), cancel,
+                                                             principal))
         except WebSocketDisconnect:
             if running["cancel"] is not None:
                 running["cancel"].set()

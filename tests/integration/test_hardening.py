@@ -3,6 +3,8 @@
 - Indexing while serving: ``lotse serve`` answers while ``lotse index`` writes the same embedded
   data directory from another process: no failed answer, and new, changed and removed text is
   seen without a restart.
+- The WebSocket re-checks the session on every message (logout, locked account, new password,
+  idle and absolute timeouts) and closes with code 4401 and a German message.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ import socket
 import subprocess
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from tests.conftest import ROOT, lotse_cmd, web_login
 
@@ -204,3 +209,110 @@ def test_vectors_removed_behind_the_servers_back_are_skipped_not_an_error(served
                            capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, r.stdout + r.stderr
         assert _ask(client, "Welche Frist gilt für den Widerspruch?").status_code == 200
+
+
+# -- WebSocket sessions ------------------------------------------------------------------------------
+
+PASSWORD = "ein-langes-passwort-1"
+
+
+@pytest.fixture(scope="module")
+def app_system(tmp_path_factory, embedder):
+    from assistant import Assistant, AssistantConfig, ExtractiveConfig
+    from assistant.accounts import AccountStore
+    from indexer import IndexConfig, KnowledgeBase
+    from lotse.settings import load_settings
+
+    data = tmp_path_factory.mktemp("ws")
+    folder = data / "richtlinien"
+    folder.mkdir()
+    (folder / "widerspruch.md").write_text(
+        "---\ndepartment: S-I\n---\n# Widerspruch\n\n## Frist\n\nDer Widerspruch ist innerhalb eines Monats "
+        "nach Bekanntgabe des Bescheids einzulegen.\n", encoding="utf-8")
+    kb = KnowledgeBase(IndexConfig(), data, embedder=embedder)
+    kb.index(folder, progress=False)
+    assistant = Assistant(AssistantConfig(), ExtractiveConfig(), kb, f"sqlite:///{data / 'lotse.db'}")
+    settings = load_settings(data_dir=data, auth={"idle_minutes": 1})
+    accounts = AccountStore(settings.db_url())
+    accounts.add("admin", "Administration", ["administration"], "*", PASSWORD)
+    return {"settings": settings, "assistant": assistant, "accounts": accounts}
+
+
+def _client(system, user: str, password: str = PASSWORD) -> TestClient:
+    from web_ui.app import create_app
+
+    c = TestClient(create_app(system["settings"], system["assistant"], accounts=system["accounts"]))
+    web_login(c, user, password)
+    return c
+
+
+def _answer(ws) -> list[str]:
+    ws.send_json({"type": "ask", "question": "Welche Frist gilt für den Widerspruch?"})
+    kinds: list[str] = []
+    while not kinds or kinds[-1] not in ("saved", "error"):
+        kinds.append(ws.receive_json()["type"])
+    return kinds
+
+
+def _closed_for_session(ws) -> None:
+    ws.send_json({"type": "ask", "question": "Welche Frist gilt für den Widerspruch?"})
+    ev = ws.receive_json()
+    assert ev["type"] == "error" and ev["code"] == "unauthenticated" and "Sitzung" in ev["message"], ev
+    with pytest.raises(WebSocketDisconnect) as closed:
+        ws.receive_json()
+    assert closed.value.code == 4401
+
+
+def test_websocket_closes_after_logout(app_system):
+    app_system["accounts"].add("ws1", "WS Eins", ["sachbearbeitung"], ["S-I"], PASSWORD)
+    c = _client(app_system, "ws1")
+    with c.websocket_connect("/ws/chat") as ws:
+        assert _answer(ws)[-1] == "saved"
+        # logout in another tab (same cookie)
+        other = TestClient(c.app, cookies=dict(c.cookies))
+        csrf = c.get("/api/me").json()["csrf_token"]
+        assert other.post("/logout", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
+        _closed_for_session(ws)
+
+
+def test_websocket_closes_when_the_account_is_locked_or_the_password_changes(app_system):
+    accounts = app_system["accounts"]
+    accounts.add("ws2", "WS Zwei", ["sachbearbeitung"], ["S-I"], PASSWORD)
+    accounts.add("ws3", "WS Drei", ["sachbearbeitung"], ["S-I"], PASSWORD)
+    admin = _client(app_system, "admin")
+    c2, c3 = _client(app_system, "ws2"), _client(app_system, "ws3")
+    with c2.websocket_connect("/ws/chat") as ws2, c3.websocket_connect("/ws/chat") as ws3:
+        assert _answer(ws2)[-1] == "saved" and _answer(ws3)[-1] == "saved"
+        assert admin.put("/api/admin/users/ws2", json={"active": False}).status_code == 200
+        assert admin.put("/api/admin/users/ws3", json={"password": PASSWORD + "-neu"}).status_code == 200
+        _closed_for_session(ws2)
+        _closed_for_session(ws3)
+
+
+def test_websocket_closes_after_the_cli_locks_the_account(app_system):
+    """`lotse user lock` from another process on the same database."""
+    app_system["accounts"].add("ws4", "WS Vier", ["sachbearbeitung"], ["S-I"], PASSWORD)
+    c = _client(app_system, "ws4")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOTSE_")}
+    env.update({"LOTSE_DATA_DIR": str(app_system["settings"].data_dir), "HF_HUB_OFFLINE": "1"})
+    with c.websocket_connect("/ws/chat") as ws:
+        assert _answer(ws)[-1] == "saved"
+        r = subprocess.run(lotse_cmd() + ["user", "lock", "ws4"], env=env, capture_output=True, text=True,
+                           timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        _closed_for_session(ws)
+
+
+def test_websocket_closes_after_the_idle_or_absolute_timeout(app_system, monkeypatch):
+    import assistant.accounts as accounts_module
+
+    real_now = accounts_module._now
+    for user, later in (("ws5", timedelta(minutes=2)), ("ws6", timedelta(hours=11))):
+        app_system["accounts"].add(user, user, ["sachbearbeitung"], ["S-I"], PASSWORD)
+        c = _client(app_system, user)
+        with c.websocket_connect("/ws/chat") as ws:
+            assert _answer(ws)[-1] == "saved"
+            # idle_minutes=1 in this app; the absolute limit is the default 10 hours
+            monkeypatch.setattr(accounts_module, "_now", lambda later=later: real_now() + later)
+            _closed_for_session(ws)
+            monkeypatch.setattr(accounts_module, "_now", real_now)
