@@ -114,6 +114,7 @@ def _cli_index(served, folder: Path) -> subprocess.CompletedProcess:
     return r
 
 
+@pytest.mark.slow  # real `lotse serve` and `lotse index` processes
 def test_cli_indexing_while_serving_never_fails_an_answer_and_is_seen_at_once(served):
     question = "Wie hoch ist die Fahrradpauschale für Dienstgänge?"
     folder = served["tmp"] / "richtlinien"
@@ -182,6 +183,7 @@ def test_cli_indexing_while_serving_never_fails_an_answer_and_is_seen_at_once(se
         assert "reopened Chroma" in log  # the server noticed the other process' writes
 
 
+@pytest.mark.slow  # real `lotse serve` and `lotse index` processes
 def test_vectors_removed_behind_the_servers_back_are_skipped_not_an_error(served, tmp_path):
     """Even when another process changes Chroma without any notice (here: a raw client deleting
     every vector), an answer comes back (lexical only) instead of a 500."""
