@@ -45,8 +45,9 @@ class AssistantConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     top_k: int = Field(5, ge=1, le=20, description="Passages given to the provider")
     refusal_threshold: float = Field(
-        0.12, ge=0, le=1, description="Minimum support score of the best passage; below it Lotse refuses. "
-        "Calibrated by benchmarks/calibrate_refusal.py (most out-of-scope refusals while answering >= 85 % "
-        "of in-scope dev questions on the bundled corpus); recalibrate for your own corpus.")
+        0.03, ge=0, le=1, description="Minimum answerability score of the retrieved passages; below it Lotse "
+        "refuses (besides the fact and year checks of assistant/answerability.py). Calibrated on the dev split "
+        "of benchmarks/questions/answers_dev.jsonl with benchmarks/calibrate_refusal.py (most unanswerable "
+        "questions refused while at most 5 % of answerable ones are); recalibrate for your own corpus.")
     prompts_dir: Path | None = Field(None, description="Folder with the German prompt templates "
                                      "(default: the project's prompts/)")

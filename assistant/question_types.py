@@ -35,8 +35,8 @@ _TYPES: tuple[tuple[str, re.Pattern], ...] = (
         r"verspätet|rechtzeitig)",
         re.I)),
     ("amount", re.compile(
-        r"\b(wie\s+viel|wieviel|wie\s+hoch|höhe|betrag|beträge|euro|eur\b|kosten|pauschale|zahlt|"
-        r"zahlen|bekommt|gibt\s+es\s+(für|bei)|erstattet|übernommen|prozent|anteil|grenze|freibetrag)",
+        r"\b(wie\s+viel|wieviel|wie\s+hoch|in\s+welcher\s+höhe|höhe\s+(des|der)|welche[rn]?\s+betrag|"
+        r"wie\s+viele\s+euro|wie\s+teuer|pauschale|prozent|freibetrag|höchstbetrag|obergrenze)",
         re.I)),
     ("office", re.compile(r"\b(wer\s+(ist|sind|wäre)?\s*zuständig|zuständig\w*|an\s+wen|bei\s+wem|wohin|"
                           r"welche[rs]?\s+(stelle|amt|abteilung|sachgebiet|behörde|team))", re.I)),

@@ -240,6 +240,19 @@ def load_thesaurus(path: Path = THESAURUS_FILE) -> tuple[tuple[frozenset[str], t
     return tuple(entries)
 
 
+@lru_cache(maxsize=1)
+def domain_terms() -> frozenset[str]:
+    """Index terms of the domain vocabulary: the thesaurus's document terms and the synonym groups."""
+    terms: set[str] = set()
+    for _, targets in load_thesaurus():
+        for phrase in targets:
+            terms.update(analyze(phrase, compounds=False))
+    for group in SYNONYM_GROUPS:
+        for phrase in group:
+            terms.update(analyze(phrase, compounds=False))
+    return frozenset(terms)
+
+
 def analyze_query(query: str) -> dict[str, float]:
     """Weighted query terms: the query's own terms 1.0, thesaurus terms 0.5, synonym terms 0.4."""
     weights: dict[str, float] = {}

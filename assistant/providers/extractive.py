@@ -17,62 +17,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from indexer import Hit, analyze, analyze_query
-from indexer.text import TABLE_SEP, as_sentence, clean_line, looks_like_steering, split_sentences
+from indexer.text import as_sentence
 
+from ..passages import Unit, units
 from ..question_types import FACT_PATTERNS, question_type
 
 _MAX_LIST_ITEMS = 12
-
-
-@dataclass(frozen=True)
-class Unit:
-    """A quotable piece of a passage: a sentence, a list item or a table row."""
-
-    hit: int  # 1-based number of the passage
-    text: str
-    kind: str  # "sentence" | "item" | "row"
-    group: int  # list/table id within the passage (-1 for running text)
-    intro: str = ""  # the sentence introducing the list/table the unit belongs to
-
-
-def units(text: str, hit: int) -> list[Unit]:
-    out: list[Unit] = []
-    group = -1
-    last_sentence = ""
-    header = ""
-    prev_kind = ""
-    for line in text.splitlines():
-        if not line.strip() or looks_like_steering(line):  # a quoted instruction spans its whole paragraph
-            continue
-        if TABLE_SEP.strip() in line and line.count("|") >= 1 and not line.lstrip().startswith(("-", "*")):
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            if all(re.fullmatch(r":?-{2,}:?", c) or not c for c in cells):
-                continue
-            if prev_kind != "row":
-                group += 1
-                header = " – ".join(cells)  # first row of a table: its header
-                prev_kind = "row"
-                continue
-            out.append(Unit(hit, as_sentence(" – ".join(c for c in cells if c)), "row", group, last_sentence or header))
-            continue
-        is_item, clean = clean_line(line)
-        if is_item:
-            if prev_kind != "item":
-                group += 1
-            prev_kind = "item"
-            if clean and not looks_like_steering(clean):
-                out.append(Unit(hit, as_sentence(clean), "item", group, last_sentence))
-            continue
-        prev_kind = "sentence"
-        for s in split_sentences(clean):
-            s = s.strip()
-            if 20 <= len(s) <= 700 and not looks_like_steering(s):
-                out.append(Unit(hit, as_sentence(s), "sentence", -1))
-                last_sentence = as_sentence(s)
-    return out
 
 
 class ExtractiveProvider:
@@ -98,7 +50,7 @@ class ExtractiveProvider:
             prior = 1.0 / (1 + 0.5 * (n - 1))
             context = set(analyze(hit.section)) | set(analyze(hit.title))
             for u in units(hit.text, n):
-                terms = set(analyze(u.text + " " + u.intro))
+                terms = set(analyze(f"{u.text} {u.intro} {u.header}"))
                 overlap = sum(w for t, w in weights.items() if t in terms)
                 overlap += 0.3 * sum(w for t, w in weights.items() if t in context and t not in terms)
                 if overlap <= 0:
@@ -168,9 +120,13 @@ class ExtractiveProvider:
         lead_text = lead.text
         if lead.kind == "row" and lead.intro:
             lead_text = f"{lead.intro.rstrip('.:')}: {lead.text}"
+        used = [lead.text]
+        follow = self._next_in_paragraph(lead, lead_hit)
+        if follow is not None and len(lead_text) + len(follow.text) < 420:
+            lead_text = f"{lead_text} {follow.text}"
+            used.append(follow.text)
         lines = [f"{self._lead(lead_hit)} {lead_text} [{lead.hit}]"]
         points: list[str] = []
-        used = [lead.text]
         for score, u in ranked[1:]:
             if len(points) >= self.cfg.max_points - 1 or score < 0.3 * best_score:
                 break
@@ -183,6 +139,17 @@ class ExtractiveProvider:
             lines.append(self.phrases["points_heading"])
             lines.extend(points)
         return "\n".join(lines)
+
+    @staticmethod
+    def _next_in_paragraph(unit: Unit, hit: Hit) -> Unit | None:
+        """The sentence after ``unit`` in its paragraph (a rule's condition or consequence often follows)."""
+        if unit.kind != "sentence":
+            return None
+        seq = units(hit.text, unit.hit)
+        for a, b in zip(seq, seq[1:]):
+            if a.text == unit.text and b.kind == "sentence" and b.para == unit.para:
+                return b
+        return None
 
     def stream(self, question: str, hits: list[Hit]) -> Iterator[str]:
         text = self.compose(question, hits)

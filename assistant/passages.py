@@ -1,0 +1,64 @@
+"""Quotable units of a retrieved passage: sentences, list items and table rows, with their context.
+
+A list item remembers the sentence that introduces its list, a table row its header, a sentence its
+paragraph; paragraphs that try to steer an assistant are dropped whole.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from indexer.text import TABLE_SEP, as_sentence, clean_line, looks_like_steering, split_sentences
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A quotable piece of a passage: a sentence, a list item or a table row."""
+
+    hit: int  # 1-based number of the passage
+    text: str
+    kind: str  # "sentence" | "item" | "row"
+    group: int  # list/table id within the passage (-1 for running text)
+    intro: str = ""  # the sentence introducing the list/table the unit belongs to
+    header: str = ""  # a table's header row (matched, not quoted)
+    para: int = -1  # paragraph number within the passage (running text)
+
+
+def units(text: str, hit: int) -> list[Unit]:
+    out: list[Unit] = []
+    group = -1
+    last_sentence = ""
+    header = ""
+    prev_kind = ""
+    para = -1
+    for line in text.splitlines():
+        if not line.strip() or looks_like_steering(line):  # a quoted instruction spans its whole paragraph
+            continue
+        if TABLE_SEP.strip() in line and line.count("|") >= 1 and not line.lstrip().startswith(("-", "*")):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if all(re.fullmatch(r":?-{2,}:?", c) or not c for c in cells):
+                continue
+            if prev_kind != "row":
+                group += 1
+                header = " – ".join(cells)  # first row of a table: its header
+                prev_kind = "row"
+                continue
+            out.append(Unit(hit, as_sentence(" – ".join(c for c in cells if c)), "row", group, last_sentence, header))
+            continue
+        is_item, clean = clean_line(line)
+        if is_item:
+            if prev_kind != "item":
+                group += 1
+            prev_kind = "item"
+            if clean and not looks_like_steering(clean):
+                out.append(Unit(hit, as_sentence(clean), "item", group, last_sentence))
+            continue
+        prev_kind = "sentence"
+        para += 1
+        for s in split_sentences(clean):
+            s = s.strip()
+            if 20 <= len(s) <= 700 and not looks_like_steering(s):
+                out.append(Unit(hit, as_sentence(s), "sentence", -1, para=para))
+                last_sentence = as_sentence(s)
+    return out
