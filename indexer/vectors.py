@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 LOCK_FILE = ".lotse-write.lock"
 STAMP_FILE = ".lotse-write-stamp"
+RETIRE_GRACE_S = 5.0  # a replaced client is stopped this long after the switch (in-flight queries end)
+MAX_RETIRED = 1  # at most this many replaced clients wait for their stop (memory stays bounded)
 
 
 class VectorStore:
@@ -47,6 +49,8 @@ class VectorStore:
         self._reopen_lock = threading.RLock()
         self._stamp = ""  # the stamp of the last write this process's client has seen
         self.reopens = 0  # how often the client was reopened because another process wrote
+        self._retired: list = []  # (monotonic time, chromadb System) of replaced clients
+        self._sole_refs = -1  # chromadb's reference count of our System when only we use it
         if self._embedded:
             self._path.mkdir(parents=True, exist_ok=True)
             self._stamp = self._read_stamp()
@@ -69,9 +73,10 @@ class VectorStore:
                 client = chromadb.HttpClient(host=cfg.host, port=cfg.port, settings=settings)
                 client.heartbeat()
             else:
-                if fresh:
-                    _forget_cached_system(str(self._path))
+                before = _client_refs(str(self._path))
                 client = chromadb.PersistentClient(path=str(self._path), settings=settings)
+                # the System is ours alone when nobody used it before and nobody joined since
+                self._sole_refs = _client_refs(str(self._path)) if before == 0 else -1
             # embedding_function=None: Chroma's default would download a model at run time
             col = client.get_or_create_collection(
                 cfg.collection, embedding_function=None,
@@ -90,11 +95,30 @@ class VectorStore:
             if stamp == self._stamp and not force:
                 return  # another thread was quicker
             t0 = time.perf_counter()
+            retired = _forget_cached_system(str(self._path), self._sole_refs)
             self._client, self._col = self._open(fresh=True)
             self._stamp = stamp
             self.reopens += 1
+            self._retire(retired)
             log.info("vector store changed by another process: reopened Chroma in %.0f ms",
                      (time.perf_counter() - t0) * 1000)
+
+    def _retire(self, system) -> None:
+        """Stop replaced clients once in-flight calls are done: the garbage collector alone never frees
+        them (measured with 20,000 vectors: RSS 175 -> 290 MB after 20 reopens and growing; with the
+        stop it levels off near 270 MB)."""
+        now = time.monotonic()
+        pending = self._retired + ([(now, system)] if system is not None else [])
+        keep = []
+        for i, (at, old) in enumerate(pending):
+            if now - at > RETIRE_GRACE_S or len(pending) - i > MAX_RETIRED:
+                try:
+                    old.stop()
+                except Exception as exc:  # noqa: BLE001 - already stopped or half-torn-down
+                    log.debug("stopping a retired Chroma client: %s", exc)
+            else:
+                keep.append((at, old))
+        self._retired = keep
 
     def refresh(self) -> bool:
         """Reopen the embedded client when another process wrote since; True when it did."""
@@ -246,15 +270,27 @@ class VectorStore:
         return []
 
 
-def _forget_cached_system(identifier: str) -> None:
+def _client_refs(identifier: str) -> int:
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        return SharedSystemClient._identifier_to_refcount.get(identifier, 0)
+    except (ImportError, AttributeError):  # pragma: no cover - other chromadb versions
+        return -1
+
+
+def _forget_cached_system(identifier: str, sole_refs: int):
     """chromadb keeps one System per path and process and hands it to every new client; drop ours so
-    that the next client reads the files afresh. Clients of the old System keep working until they
-    are garbage-collected (their collections hold the old API object)."""
+    that the next client reads the files afresh. Returns the dropped System when only this store used
+    it, to be stopped later (until then its clients keep working: their collections hold its API
+    object); None when other clients in this process share it (they keep it alive)."""
     try:
         from chromadb.api.shared_system_client import SharedSystemClient
 
         with SharedSystemClient._refcount_lock:
-            SharedSystemClient._identifier_to_system.pop(identifier, None)
-            SharedSystemClient._identifier_to_refcount.pop(identifier, None)
+            refs = SharedSystemClient._identifier_to_refcount.pop(identifier, 0)
+            system = SharedSystemClient._identifier_to_system.pop(identifier, None)
+        return system if sole_refs > 0 and refs == sole_refs else None
     except (ImportError, AttributeError) as exc:  # pragma: no cover - other chromadb versions
         log.warning("cannot reset chromadb's client cache (%s); other processes' writes may stay unseen", exc)
+        return None
