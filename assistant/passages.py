@@ -58,7 +58,9 @@ def units(text: str, hit: int) -> list[Unit]:
         para += 1
         for s in split_sentences(clean):
             s = s.strip()
-            if 20 <= len(s) <= 700 and not looks_like_steering(s):
-                out.append(Unit(hit, as_sentence(s), "sentence", -1, para=para))
-                last_sentence = as_sentence(s)
+            if looks_like_steering(s):
+                continue
+            last_sentence = as_sentence(s)
+            if 20 <= len(s) <= 700:
+                out.append(Unit(hit, last_sentence, "sentence", -1, para=para))
     return out
