@@ -36,7 +36,7 @@ import time
 import uuid
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Iterable
@@ -88,6 +88,7 @@ class PackageProblem:
     package: str  # file name of the ZIP
     message: str
     fatal: bool
+    kind: str = "warning"  # "merge": a note on how the package was merged with earlier ones (not a defect)
 
     def text(self) -> str:
         return f"XDOMEA-Paket „{self.package}“: {self.message}"
@@ -107,6 +108,12 @@ class _FileRef:
 class _Doc:
     ref: DocumentRef
     files: tuple[_FileRef, ...]
+    version: int = -1  # Nummer of the latest Version (-1: none or not numeric)
+
+    @property
+    def has_content(self) -> bool:
+        """The document carries at least one readable file (not metadata only, as in an 0501)."""
+        return any(f.member for f in self.files)
 
 
 @dataclass(frozen=True)
@@ -123,10 +130,23 @@ class _Package:
     procedures: dict[str, Procedure] = field(default_factory=dict)
     documents: dict[str, _Doc] = field(default_factory=dict)
     problems: list[PackageProblem] = field(default_factory=list)
+    message_code: str = ""  # Kopf/Nachrichtentyp/code, e.g. 0501, 0503, 0401
+    created: datetime | None = None  # Kopf/Erstellungszeitpunkt
 
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def order_key(self) -> tuple[float, int, str]:
+        """Message order: creation time (Kopf/Erstellungszeitpunkt), then the message number
+        (0501 before 0503), then the file name."""
+        code = int(self.message_code) if self.message_code.isdigit() else 0
+        return (self.created.timestamp() if self.created else 0.0, code, self.name)
+
+    @property
+    def label(self) -> str:
+        return f"„{self.name}“" + (f" (Nachricht {self.message_code})" if self.message_code else "")
 
 
 @dataclass(frozen=True)
@@ -430,6 +450,13 @@ class _Reader:
 
     # message level ------------------------------------------------------------------------
     def _walk(self, root: ET.Element) -> None:
+        kopf = _child(root, "Kopf")
+        code = _text(kopf, "Nachrichtentyp", "code")
+        if not code:  # from the root element's name, e.g. Aussonderung.Anbieteverzeichnis.0501
+            m = re.search(r"\.(\d{4})$", root.tag)
+            code = m.group(1) if m else ""
+        self.pkg.message_code = code if re.fullmatch(r"\d{4}", code) else ""
+        self.pkg.created = _when(_text(kopf, "Erstellungszeitpunkt"))
         sgos = _children(root, "Schriftgutobjekt")
         if not sgos:
             raise _Refused("Die XDOMEA-Nachricht enthält keine Schriftgutobjekte (Akte, Vorgang, Dokument).")
@@ -566,7 +593,9 @@ class _Reader:
         created = (_when(eingang) or _when(ausgang) or _when(_text(dok, "DatumDesSchreibens"))
                    or self._first_file_time(dok))
         ref = DocumentRef(coo=doc_id, name=name, kind=kind, created_at=created)
-        self.pkg.documents[doc_id] = _Doc(ref, tuple(files))
+        latest = self._latest_version(dok)
+        number = _version_number(latest, 0)[0] if latest is not None else -1
+        self.pkg.documents[doc_id] = _Doc(ref, tuple(files), number)
         return ref
 
     @staticmethod
@@ -852,36 +881,116 @@ class XdomeaConnector:
 
 
 def _combine(listing: tuple[tuple[str, int, int], ...], packages: Iterable[_Package]) -> _Snapshot:
-    """Merge packages in name order; an id already taken by an earlier package is skipped."""
+    """Merge the packages in message order (:attr:`_Package.order_key`).
+
+    The same Akte (same ID) in several packages is merged: its metadata and each Vorgang's metadata
+    come from the latest message holding it; Vorgänge and Dokumente are united by ID; of the same
+    Dokument the copy with files beats a metadata-only one (0501), then the higher version number,
+    then the later message. Each merge is reported for the later package (German note, kind
+    ``merge``). A Vorgang or Dokument ID that already belongs to *another* Akte refuses the later
+    Akte (warning)."""
     packages = tuple(packages)
-    cases: dict[str, tuple[_CaseEntry, _Package]] = {}
-    order: list[str] = []
-    procedures: dict[str, Procedure] = {}
-    documents: dict[str, tuple[_Doc, _Package]] = {}
+    ordered = sorted(packages, key=lambda p: p.order_key)
     problems: list[PackageProblem] = []
-    owner: dict[str, str] = {}
     for pkg in packages:
         problems.extend(pkg.problems)
+    occurrences: dict[str, list[tuple[_CaseEntry, _Package]]] = {}
+    owner: dict[str, tuple[str, str]] = {}  # Vorgang/Dokument id -> (Akte id, package name)
+    for pkg in ordered:
         for entry in pkg.cases:
             case = entry.case
-            ids = [case.coo, *(p.coo for p in case.procedures)]
+            ids = [p.coo for p in case.procedures]
             ids += [d.coo for p in case.procedures for d in pkg.procedures[p.coo].documents]
-            taken = next((i for i in ids if i in owner), None)
+            taken = next((i for i in ids if i in owner and owner[i][0] != case.coo), None)
             if taken is not None:
                 problems.append(PackageProblem(
-                    pkg.name, f"Akte {case.coo}: die ID {taken} ist bereits im Paket „{owner[taken]}“ enthalten; "
-                              "diese Akte wird aus dem späteren Paket nicht übernommen.", False))
+                    pkg.name, f"Akte {case.coo}: die ID {taken} gehört bereits zu einem anderen Objekt im Paket "
+                              f"„{owner[taken][1]}“; diese Akte wird aus dem späteren Paket nicht übernommen.", False))
                 continue
             for i in ids:
-                owner[i] = pkg.name
-            cases[case.coo] = (entry, pkg)
-            order.append(case.coo)
-            for ref in case.procedures:
+                owner.setdefault(i, (case.coo, pkg.name))
+            occurrences.setdefault(case.coo, []).append((entry, pkg))
+    cases: dict[str, tuple[_CaseEntry, _Package]] = {}
+    procedures: dict[str, Procedure] = {}
+    documents: dict[str, tuple[_Doc, _Package]] = {}
+    for coo, occ in occurrences.items():
+        if len(occ) == 1:
+            entry, pkg = occ[0]
+            cases[coo] = (entry, pkg)
+            for ref in entry.case.procedures:
                 proc = pkg.procedures[ref.coo]
                 procedures[proc.coo] = proc
                 for d in proc.documents:
                     documents[d.coo] = (pkg.documents[d.coo], pkg)
-    return _Snapshot(listing, packages, cases, tuple(order), procedures, documents, tuple(problems))
+            continue
+        entry, pkg, procs, docs, notes = _merge_akte(occ)
+        cases[coo] = (entry, pkg)
+        procedures.update({p.coo: p for p in procs})
+        documents.update(docs)
+        problems.extend(notes)
+    order = tuple(c for c in (e.case.coo for p in ordered for e in p.cases) if c in cases)
+    order = tuple(dict.fromkeys(order))
+    return _Snapshot(listing, packages, cases, order, procedures, documents, tuple(problems))
+
+
+def _merge_akte(occ: list[tuple[_CaseEntry, _Package]]):
+    """One Akte from several packages (in message order); see :func:`_combine` for the rule."""
+    proc_meta: dict[str, Procedure] = {}
+    chosen: dict[str, tuple[tuple[bool, int, int], _Doc, _Package]] = {}
+    doc_proc: dict[str, str] = {}
+    notes: list[PackageProblem] = []
+    for idx, (entry, pkg) in enumerate(occ):
+        stats = {"content": 0, "newer": 0, "new": 0, "kept": 0, "same": 0}
+        for ref in entry.case.procedures:
+            proc = pkg.procedures[ref.coo]
+            proc_meta[proc.coo] = proc  # later message: newer metadata (insertion order kept)
+            for d in proc.documents:
+                doc = pkg.documents[d.coo]
+                rank = (doc.has_content, doc.version, idx)
+                prev = chosen.get(d.coo)
+                doc_proc[d.coo] = proc.coo
+                if prev is None:
+                    chosen[d.coo] = (rank, doc, pkg)
+                    stats["new"] += idx > 0
+                    continue
+                if rank[:2] < prev[0][:2]:
+                    stats["kept"] += 1
+                    continue
+                if doc.has_content and not prev[1].has_content:
+                    stats["content"] += 1
+                elif rank[1] > prev[0][1]:
+                    stats["newer"] += 1
+                else:
+                    stats["same"] += 1
+                chosen[d.coo] = (rank, doc, pkg)
+        if idx == 0:
+            continue
+        earlier = ", ".join(p.label for _, p in occ[:idx])
+        parts = []
+        if stats["content"]:
+            parts.append(f"{stats['content']} Dokumente mit Dateien ersetzen Einträge ohne Dateien")
+        if stats["newer"]:
+            parts.append(f"{stats['newer']} Dokumente in neuerer Version ersetzen die ältere")
+        if stats["new"]:
+            parts.append(f"{stats['new']} Dokumente kommen hinzu")
+        if stats["same"]:
+            parts.append(f"{stats['same']} Dokumente unverändert übernommen")
+        if stats["kept"]:
+            parts.append(f"{stats['kept']} Dokumente bleiben aus dem früheren Paket, weil sie dort Dateien "
+                         "bzw. eine neuere Version haben")
+        detail = "; ".join(parts) if parts else "keine Dokumente"
+        notes.append(PackageProblem(
+            pkg.name, f"Akte {entry.case.coo} ist auch im früheren Paket {earlier} enthalten und wurde "
+                      f"zusammengeführt (Metadaten aus der späteren Nachricht): {detail}.", False, kind="merge"))
+    last_entry, last_pkg = occ[-1]
+    by_proc: dict[str, list[DocumentRef]] = {p: [] for p in proc_meta}
+    docs: dict[str, tuple[_Doc, _Package]] = {}
+    for doc_id, (_, doc, pkg) in chosen.items():
+        by_proc[doc_proc[doc_id]].append(doc.ref)
+        docs[doc_id] = (doc, pkg)
+    procs = [replace(p, documents=tuple(by_proc[p.coo])) for p in proc_meta.values()]
+    case = replace(last_entry.case, procedures=tuple(ProcedureRef(p.coo, p.name or p.title) for p in procs))
+    return _CaseEntry(case, last_entry.aplan), last_pkg, procs, docs, notes
 
 
 __all__ = ["Limits", "PackageProblem", "XdomeaConnector", "XdomeaPackageError", "parse_message",

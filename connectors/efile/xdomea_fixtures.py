@@ -26,6 +26,7 @@ from .double.generator import PlantedValue, generate_cases
 from .procedures import by_code
 
 MESSAGES = {
+    "0501": ("Aussonderung.Anbieteverzeichnis.0501", "Aussonderung.Anbieteverzeichnis"),  # metadata only
     "0503": ("Aussonderung.Aussonderung.0503", "Aussonderung.Aussonderung"),
     "0401": ("Abgabe.Abgabe.0401", "Abgabe.Abgabe"),
 }
@@ -120,12 +121,15 @@ class _Writer:
             self.el(ape, "Kennzeichen", aplan[0])
             self.el(ape, "Inhaltsangabe", aplan[1])
 
-    def version(self, parent: ET.Element, file_key: str, name: str, content: bytes, when: datetime) -> None:
+    def version(self, parent: ET.Element, file_key: str, name: str, content: bytes, when: datetime,
+                number: int = 1) -> None:
         ext = name.rpartition(".")[2].lower() if "." in name else ""
         member = f"{stable_uuid(self.seed, file_key)}_{name}"
+        if number > 1:  # each version its own file
+            member = f"{stable_uuid(self.seed, f'{file_key}:v{number}')}_{name}"
         self.files[member] = content
         v = self.el(parent, "Version")
-        self.el(v, "Nummer", "1")
+        self.el(v, "Nummer", str(number))
         fmt = self.el(v, "Format")
         fname = self.el(fmt, "Name", listURI="urn:xoev-de:xdomea:codeliste:dateiformat", listVersionID="2.0")
         ET.SubElement(fname, "code").text = FORMAT_CODES.get(ext, "100")
@@ -137,6 +141,15 @@ class _Writer:
         self.el(prim, "DateinameOriginal", name)
         self.el(prim, "DatumUhrzeit", when.isoformat(timespec="seconds"))
 
+    def versions(self, parent: ET.Element, file_key: str, name: str, content: bytes, when: datetime,
+                 versions: int, first: int) -> None:
+        """Versions ``first`` .. ``first + versions - 1``; the latest holds ``content``, older ones
+        ``[Fassung n] `` + content."""
+        last = first + max(1, versions) - 1
+        for n in range(first, last + 1):
+            data = content if n == last else f"[Fassung {n}] ".encode() + content
+            self.version(parent, file_key, name, data, when, n)
+
 
 def _content(f: dict[str, Any]) -> bytes:
     if "json" in f:
@@ -145,8 +158,15 @@ def _content(f: dict[str, Any]) -> bytes:
 
 
 def build_message(cases: list[dict[str, Any]], seed: int, *, version: str = "3.0.0", message: str = "0503",
-                  process_id: str | None = None) -> tuple[str, bytes, dict[str, bytes], list[FixtureCase]]:
-    """One XDOMEA message for ``cases`` (double format): (message file name, XML, files, fixture cases)."""
+                  process_id: str | None = None, created: datetime | None = None, versions: int = 1,
+                  first_version: int = 1) -> tuple[str, bytes, dict[str, bytes], list[FixtureCase]]:
+    """One XDOMEA message for ``cases`` (double format): (message file name, XML, files, fixture cases).
+
+    ``message="0501"`` (Anbieteverzeichnis) lists the Akten, Vorgänge and Dokumente without any
+    version or file, as an offer before the Aussonderung; ``created`` is the Erstellungszeitpunkt
+    (message order); ``versions``/``first_version``: every document's primary file in that many
+    versions numbered from ``first_version`` (see :meth:`_Writer.versions`)."""
+    metadata_only = message == "0501"
     ns = f"urn:xoev-de:xdomea:schema:{version}"
     ET.register_namespace("xdomea", ns)
     w = _Writer(ns, seed)
@@ -158,7 +178,8 @@ def build_message(cases: list[dict[str, Any]], seed: int, *, version: str = "3.0
     nt = w.el(kopf, "Nachrichtentyp", listURI="urn:xoev-de:xdomea:codeliste:nachrichtentyp", listVersionID="2.0")
     ET.SubElement(nt, "code").text = message
     ET.SubElement(nt, "name").text = type_name
-    w.el(kopf, "Erstellungszeitpunkt", datetime(2026, 3, 2, 9, 30, tzinfo=TZ).isoformat(timespec="seconds"))
+    w.el(kopf, "Erstellungszeitpunkt",
+         (created or datetime(2026, 3, 2, 9, 30, tzinfo=TZ)).isoformat(timespec="seconds"))
     for role, name in (("Absender", "Landeshauptstadt München, Sozialreferat"),
                        ("Empfaenger", "Stadtarchiv München")):
         r = w.el(kopf, role)
@@ -218,8 +239,10 @@ def build_message(cases: list[dict[str, Any]], seed: int, *, version: str = "3.0
                 w.el(d, "DatumDesSchreibens", when.date().isoformat())
                 if typ:
                     w.el(d, "Typ", typ)
+                if metadata_only:
+                    continue
                 first, *rest = doc["files"]
-                w.version(d, first["coo"], first["name"], files[first["name"]], when)
+                w.versions(d, first["coo"], first["name"], files[first["name"]], when, versions, first_version)
                 for n_att, f in enumerate(rest, 1):
                     anlage = w.el(d, "Anlage")
                     w.ident(anlage, stable_uuid(seed, "anlage:" + f["coo"]))

@@ -23,10 +23,12 @@ import struct
 import subprocess
 import time
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from connectors.efile.double.casefile import TZ
 from connectors.efile.double.generator import generate_cases
 from connectors.efile.errors import EFileRefused, NotFound, SourceUnavailable
 from connectors.efile.procedures import PROCEDURE_TYPES, by_code
@@ -251,7 +253,94 @@ def test_same_akte_in_two_packages_is_imported_once_with_a_note(tmp_path):
     assert _all_cases(conn) == {c.uuid for c in fs.cases}
     notes = _problems_of(conn, "zz_nochmal_exportiert.zip")
     assert len(notes) == len(fs.cases) and not any(p.fatal for p in notes)
-    assert f"bereits im Paket „{fs.packages[0].name}“ enthalten" in notes[0].message
+    assert {p.kind for p in notes} == {"merge"}
+    assert f"auch im früheren Paket „{fs.packages[0].name}“" in notes[0].message
+    assert "unverändert übernommen" in notes[0].message
+    # documents are not duplicated by the merge
+    assert len(_all_documents(conn)) == len(set(_all_documents(conn)))
+
+
+# -- (a2) packages of the same Akten in sequence ----------------------------------------------------
+
+
+def _sequence(directory: Path, seed: int = 5, n: int = 3, **later) -> tuple[list, list]:
+    """0501 (offer, metadata only) then 0503 (hand-over with files) of the same Akten; the file names
+    sort the other way round, so only the message order can put them right."""
+    cases = [c for c in generate_cases(n, seed)[0] if c.get("state") != "Storniert"]
+    name, xml, files, fcs = build_message(cases, seed, message="0501", created=datetime(2026, 1, 5, tzinfo=TZ))
+    write_zip(directory / "z_anbieteverzeichnis.zip", {name: xml, **files})
+    name, xml, files, fcs = build_message(cases, seed, message="0503", created=datetime(2026, 3, 5, tzinfo=TZ),
+                                          **later)
+    write_zip(directory / "a_aussonderung.zip", {name: xml, **files})
+    return cases, fcs
+
+
+def test_0503_after_metadata_only_0501_supersedes_it_with_its_documents(tmp_path):
+    _, fcs = _sequence(tmp_path)
+    conn = _connector(tmp_path)
+    assert _all_cases(conn) == {c.uuid for c in fcs}
+    assert not any(p.fatal or p.kind != "merge" for p in conn.problems())
+    notes = _problems_of(conn, "a_aussonderung.zip")
+    assert len(notes) == len(fcs)
+    assert all("„z_anbieteverzeichnis.zip“ (Nachricht 0501)" in n.message
+               and "Dokumente mit Dateien ersetzen Einträge ohne Dateien" in n.message for n in notes)
+    for fc in fcs:
+        case = conn.get_case(fc.uuid)
+        assert [p.coo for p in case.procedures] == [p.uuid for p in fc.procedures]
+        for fp in fc.procedures:
+            docs = conn.list_documents(fp.uuid)
+            assert [d.coo for d in docs] == [d.uuid for d in fp.documents]  # each once
+            for fd in fp.documents:
+                got = {f.file_name: f.content for f in conn.read_document(fd.uuid)}
+                assert got == fd.files
+
+
+def test_0501_alone_is_metadata_only_and_reading_a_document_says_so(tmp_path):
+    cases = [c for c in generate_cases(2, 5)[0] if c.get("state") != "Storniert"]
+    name, xml, files, fcs = build_message(cases, 5, message="0501")
+    assert not files
+    write_zip(tmp_path / "offer.zip", {name: xml})
+    conn = _connector(tmp_path)
+    assert _all_cases(conn) == {c.uuid for c in fcs}
+    doc = fcs[0].procedures[0].documents[0].uuid
+    assert conn.read_document(doc) == []  # listed, but the offer carries no files
+
+
+def test_newer_version_of_a_document_supersedes_the_older_across_packages(tmp_path):
+    # the later message carries version 1 only; the earlier one versions 1-3: version 3 wins
+    cases = [c for c in generate_cases(2, 9)[0] if c.get("state") != "Storniert"]
+    name, xml, files, fcs = build_message(cases, 9, message="0401", created=datetime(2026, 1, 1, tzinfo=TZ),
+                                          versions=3)
+    write_zip(tmp_path / "b_frueher.zip", {name: xml, **files})
+    name, xml, files, _ = build_message(cases, 9, message="0401", created=datetime(2026, 2, 1, tzinfo=TZ))
+    write_zip(tmp_path / "a_spaeter.zip", {name: xml, **files})
+    conn = _connector(tmp_path)
+    notes = _problems_of(conn, "a_spaeter.zip")
+    assert notes and all("bleiben aus dem früheren Paket" in n.message for n in notes)
+    snap = conn._current()
+    fd = fcs[0].procedures[0].documents[0]
+    assert snap.documents[fd.uuid][1].name == "b_frueher.zip"
+    assert snap.documents[fd.uuid][0].version == 3
+    # and the reverse: a later message with a newer version replaces the older
+    name, xml, files, _ = build_message(cases, 9, message="0401", created=datetime(2026, 3, 1, tzinfo=TZ),
+                                        versions=1, first_version=4)
+    write_zip(tmp_path / "c_neueste.zip", {name: xml, **files})
+    conn = _connector(tmp_path)
+    assert conn._current().documents[fd.uuid][1].name == "c_neueste.zip"
+    assert any("in neuerer Version ersetzen die ältere" in n.message for n in _problems_of(conn, "c_neueste.zip"))
+    got = {f.file_name: f.content for f in conn.read_document(fd.uuid)}
+    assert got == fd.files
+
+
+def test_several_versions_in_one_message_read_the_latest(tmp_path):
+    cases = [c for c in generate_cases(2, 4)[0] if c.get("state") != "Storniert"]
+    name, xml, files, fcs = build_message(cases, 4, versions=3)
+    assert xml.count(b"<xdomea:Nummer>3</xdomea:Nummer>") >= 1
+    write_zip(tmp_path / "p.zip", {name: xml, **files})
+    conn = _connector(tmp_path)
+    for fp in fcs[0].procedures:
+        for fd in fp.documents:
+            assert {f.file_name: f.content for f in conn.read_document(fd.uuid)} == fd.files
 
 
 def test_new_and_removed_packages_are_picked_up(tmp_path):
