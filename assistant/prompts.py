@@ -23,6 +23,7 @@ class Prompts:
     refusal: str
     plain_language: str
     extractive: dict[str, str]
+    shapes: dict[str, str]  # answer shape per question type (answer_shapes.yaml)
 
 
 @lru_cache(maxsize=8)
@@ -35,8 +36,10 @@ def load_prompts(directory: Path | None = None) -> Prompts:
             texts[key] = path.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ConfigurationError(f"Prompt-Datei fehlt: {path} (LOTSE_ASSISTANT__PROMPTS_DIR prüfen).") from exc
-    try:
-        extractive = yaml.safe_load((d / "extractive.yaml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigurationError(f"Prompt-Datei fehlt oder ist ungültig: {d / 'extractive.yaml'}") from exc
-    return Prompts(extractive=extractive, **texts)
+    yamls: dict[str, dict[str, str]] = {}
+    for key, name in (("extractive", "extractive.yaml"), ("shapes", "answer_shapes.yaml")):
+        try:
+            yamls[key] = yaml.safe_load((d / name).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigurationError(f"Prompt-Datei fehlt oder ist ungültig: {d / name}") from exc
+    return Prompts(**yamls, **texts)

@@ -1,12 +1,11 @@
-"""Calibrate the refusal threshold: support scores of in-scope vs out-of-scope questions.
+"""Calibrate the refusal threshold on the dev split of the answer benchmark.
 
-    python benchmarks/calibrate_refusal.py [--data-dir DIR]
+    python benchmarks/calibrate_refusal.py [--data-dir DIR] [--max-refused 0.06]
 
-In-scope: the demo-corpus (and with --corpus all the law) question sets; out-of-scope:
-out_of_scope.jsonl. Rule: the highest threshold (most out-of-scope refusals) that still
-answers at least --min-answered of the in-scope dev questions (even positions); the
-refusal precision/recall is then reported on the held-out half. The default corpus is
-the one a fresh installation has: the bundled demo corpus.
+For each candidate threshold, the answerability check (assistant/answerability.py) runs on the
+retrieved passages of every dev question (answerable and unanswerable, follow-ups left out).
+Rule: the threshold that refuses the most unanswerable questions while refusing at most
+--max-refused of the answerable ones; then the same threshold is reported on the test split.
 """
 
 from __future__ import annotations
@@ -15,59 +14,50 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from _common import LAW_CORPUS, QUESTIONS, knowledge_base, read_jsonl
-
-
-def scores(kb, questions: list[dict]) -> list[float]:
-    out = []
-    for q in questions:
-        hits = kb.search(q["question"], 5)
-        out.append(kb.support(q["question"], hits))
-    return out
-
-
-def evaluate(threshold: float, ins: list[float], outs: list[float]) -> dict:
-    tp = sum(s < threshold for s in outs)  # correctly refused
-    fp = sum(s < threshold for s in ins)  # wrongly refused
-    fn = len(outs) - tp
-    precision = tp / (tp + fp) if tp + fp else 1.0
-    recall = tp / (tp + fn) if tp + fn else 1.0
-    answered = 1 - fp / len(ins) if ins else 1.0
-    return {"precision": precision, "recall": recall, "in_scope_answered": answered}
+from _common import QUESTIONS, read_jsonl
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "lotse-bench-retrieval")
-    ap.add_argument("--corpus", choices=["demo", "all"], default="demo")
-    ap.add_argument("--min-answered", type=float, default=0.85)
+    ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "lotse-bench-answers")
+    ap.add_argument("--max-refused", type=float, default=0.06)
     args = ap.parse_args()
+    from assistant.answerability import assess
+    from assistant.question_types import question_type
     from indexer import DEMO_CORPUS
+    from lotse.factory import build_knowledge_base
+    from lotse.settings import Settings
 
-    data_dir = args.data_dir if args.corpus == "all" else args.data_dir.with_name(args.data_dir.name + "-demo")
-    kb = knowledge_base(data_dir)
-    if args.corpus == "all":
-        kb.index(LAW_CORPUS, progress=False)
+    kb = build_knowledge_base(Settings(data_dir=args.data_dir))
     kb.index(DEMO_CORPUS, progress=False)
-    ins = read_jsonl(QUESTIONS / "demo_questions.jsonl")
-    if args.corpus == "all":
-        ins += read_jsonl(QUESTIONS / "law_questions.jsonl")
-    outs = read_jsonl(QUESTIONS / "out_of_scope.jsonl")
-    dev_in, test_in = ins[::2], ins[1::2]
-    dev_out, test_out = outs[::2], outs[1::2]
-    s_dev_in, s_dev_out = scores(kb, dev_in), scores(kb, dev_out)
-    candidates = [t / 100 for t in range(1, 100)
-                  if evaluate(t / 100, s_dev_in, s_dev_out)["in_scope_answered"] >= args.min_answered]
-    best = max(candidates) if candidates else 0.0
-    s_test_in, s_test_out = scores(kb, test_in), scores(kb, test_out)
-    q = sorted(s_dev_in)
-    print(f"in-scope support (dev): min {q[0]:.3f} p10 {q[len(q) // 10]:.3f} median {q[len(q) // 2]:.3f}")
-    o = sorted(s_dev_out)
-    print(f"out-of-scope support (dev): median {o[len(o) // 2]:.3f} p90 {o[int(len(o) * 0.9)]:.3f} max {o[-1]:.3f}")
-    print(f"chosen threshold (dev): {best:.2f}")
-    m = evaluate(best, s_test_in, s_test_out)
-    print(f"held-out: refusal precision {m['precision']:.3f}, refusal recall {m['recall']:.3f}, "
-          f"in-scope answered {m['in_scope_answered']:.3f} (n_in={len(test_in)}, n_out={len(test_out)})")
+    k = Settings(data_dir=args.data_dir).assistant.top_k
+
+    def load(split: str) -> list[tuple[dict, list]]:
+        qs = [q for q in read_jsonl(QUESTIONS / f"answers_{split}.jsonl") if not q.get("followup")]
+        return [(q, kb.search(q["question"], k)) for q in qs]
+
+    def rates(rows, t: float) -> tuple[float, float]:
+        ans = [q for q, _ in rows if q["answerable"]]
+        refused_ans = refused_una = 0
+        for q, hits in rows:
+            v = assess(q["question"], hits, kb, question_type(q["question"]), t)
+            if q["answerable"]:
+                refused_ans += not v.answerable
+            else:
+                refused_una += not v.answerable
+        n_una = len(rows) - len(ans)
+        return refused_ans / len(ans), refused_una / n_una
+
+    dev = load("dev")
+    best, best_una = 0.0, -1.0
+    for t in [x / 100 for x in range(0, 21)]:
+        ra, ru = rates(dev, t)
+        print(f"threshold {t:.2f}: answerable refused {ra:.3f}, unanswerable refused {ru:.3f}")
+        if ra <= args.max_refused and ru >= best_una:  # ties: the stricter threshold
+            best, best_una = t, ru
+    print(f"chosen on dev: {best:.2f}")
+    ra, ru = rates(load("test"), best)
+    print(f"test split at {best:.2f}: answerable refused {ra:.3f}, unanswerable refused {ru:.3f}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from connectors.catalog import catalog
+
 
 class ChromaConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -31,10 +33,14 @@ class IndexConfig(BaseModel):
     chunk_max_chars: int = Field(1200, ge=200, le=20000, description="Largest chunk; sections are cut "
                                  "between paragraphs, never mid-sentence")
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are reported and skipped")
-    default_department: str = Field("allgemein", description="Department of documents that declare none")
+    default_department: str = Field(default_factory=lambda: catalog().default_department,
+                                    description="Department of documents that declare none (default from "
+                                    "the procedure catalog, connectors/catalog/procedures.yaml)")
     shared_departments: tuple[str, ...] = Field(
-        ("S-Z", "allgemein"), description="Departments whose policy documents every user sees (cross-cutting "
-        "guidance: deadlines, hearings, objections, data protection); case records stay in their department")
+        default_factory=lambda: (*catalog().shared_departments, catalog().default_department),
+        description="Departments whose policy documents every user sees (cross-cutting guidance: deadlines, "
+        "hearings, objections, data protection; default: the catalog's shared departments and the default "
+        "department); case records stay in their department")
     dense_weight: float = Field(0.15, ge=0.0, le=1.0, description="Share of the dense score in the "
                                 "hybrid fusion (tuned on benchmarks/questions, dev split)")
     candidates: int = Field(60, ge=5, le=1000, description="Candidates taken from each retriever")

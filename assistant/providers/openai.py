@@ -11,6 +11,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from indexer import Hit
 
 from ..errors import ProviderError
+from ..question_types import question_type
 from .base import format_context
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,8 @@ log = logging.getLogger(__name__)
 def _escape(template: str) -> str:
     """Prompt files use {context}/{question}; other braces are literal."""
     return template.replace("{", "{{").replace("}", "}}").replace("{{context}}", "{context}") \
-        .replace("{{question}}", "{question}").replace("{{history}}", "{history}").replace("{{text}}", "{text}")
+        .replace("{{question}}", "{question}").replace("{{history}}", "{history}").replace("{{text}}", "{text}") \
+        .replace("{{shape}}", "{shape}")
 
 
 def build_chains(llm, prompts):
@@ -38,11 +40,14 @@ class LangChainProvider:
 
     def __init__(self, llm, prompts, describe: str):
         self._answer, self._condense, self._plain = build_chains(llm, prompts)
+        self._shapes = prompts.shapes
         self._describe = describe
 
     def stream(self, question: str, hits: list[Hit]) -> Iterator[str]:
         try:
-            for token in self._answer.stream({"context": format_context(hits), "question": question}):
+            shape = self._shapes.get(question_type(question), self._shapes["other"])
+            for token in self._answer.stream({"context": format_context(hits), "question": question,
+                                              "shape": shape}):
                 if token:
                     yield token
         except ProviderError:

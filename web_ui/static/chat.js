@@ -90,6 +90,10 @@
     } else if (provider) {
       v.badges.appendChild(el("span", { class: "abzeichen" }, "Vom Sprachmodell formuliert – bitte anhand der Quellen prüfen"));
     }
+    if (Array.isArray(v.departments) && v.departments.length) {
+      v.badges.appendChild(el("span", { class: "abzeichen", title: "Abteilungen, deren Dokumente Sie sehen" },
+        "Quellen aus: " + v.departments.join(", ")));
+    }
     if (v.fallback) {
       v.badges.appendChild(el("span", { class: "abzeichen ersatz" }, "Ersatzantwort"));
       v.notes.appendChild(el("div", { class: "hinweis", role: "note" },
@@ -322,7 +326,10 @@
         break;
       case "meta":
         setStatus("Passende Quellen gefunden. Die Antwort wird geschrieben …");
-        if (cur) cur.provider = ev.provider || cur.provider;
+        if (cur) {
+          cur.provider = ev.provider || cur.provider;
+          cur.departments = Array.isArray(ev.departments) ? ev.departments : null;
+        }
         break;
       case "token":
         if (!cur) break;
