@@ -1,4 +1,5 @@
-"""The index catalog: files, chunks (text, metadata, lexical terms) and a crash journal.
+"""The index catalog: files, chunks (text, metadata, lexical terms), per-file errors and warnings,
+and a crash journal.
 
 SQLite in WAL mode. Chroma holds the vectors of the same chunk ids; the journal
 (``pending``) makes the pair crash-safe: before Chroma is touched for a file, the
@@ -37,6 +38,10 @@ CREATE TABLE IF NOT EXISTS pending (id INTEGER PRIMARY KEY AUTOINCREMENT, ids TE
 CREATE TABLE IF NOT EXISTS errors (
   file_key TEXT PRIMARY KEY, source TEXT NOT NULL, reason TEXT NOT NULL, at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS warnings (
+  file_key TEXT NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL, reason TEXT NOT NULL,
+  detail TEXT NOT NULL DEFAULT '', at REAL NOT NULL, PRIMARY KEY (file_key, kind)
+);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -48,6 +53,15 @@ class FileRecord:
     source: str
     digest: str
     chunk_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FileWarning:
+    """Something worth knowing about an indexed file that did not stop it from being indexed."""
+
+    kind: str  # e.g. "steering"
+    reason: str  # German, complete (shown as is)
+    detail: str = ""  # e.g. the sentence that caused it (shortened)
 
 
 @dataclass(frozen=True)
@@ -125,6 +139,10 @@ class Catalog:
         return [{"file_key": r[0], "root": r[1], "source": r[2], "title": r[3], "department": r[4],
                  "doc_type": r[5], "chunks": r[6], "indexed_at": r[7]} for r in rows]
 
+    def file_keys(self) -> list[tuple[str, str, str]]:
+        """(file_key, root, source) of every indexed file."""
+        return [tuple(r) for r in self._conn().execute("SELECT file_key, root, source FROM files ORDER BY file_key")]
+
     def roots(self) -> list[str]:
         return [r[0] for r in self._conn().execute("SELECT DISTINCT root FROM files ORDER BY root")]
 
@@ -157,7 +175,9 @@ class Catalog:
 
     # -- writes -------------------------------------------------------------
     def replace_file(self, *, file_key: str, root: str, source: str, digest: str, title: str,
-                     department: str, doc_type: str, chunks: list[Chunk], terms: list[str]) -> None:
+                     department: str, doc_type: str, chunks: list[Chunk], terms: list[str],
+                     warnings: Iterable[FileWarning] = ()) -> None:
+        """Store a file's chunks; its warnings are replaced by ``warnings`` in the same transaction."""
         with self._tx() as db:
             db.execute("DELETE FROM chunks WHERE file_key=?", (file_key,))
             db.executemany(
@@ -173,13 +193,32 @@ class Catalog:
                 (file_key, root, source, digest, title, department, doc_type, len(chunks), time.time()),
             )
             db.execute("DELETE FROM errors WHERE file_key=?", (file_key,))
+            self._write_warnings(db, file_key, source, warnings)
             self._bump(db)
+
+    @staticmethod
+    def _write_warnings(db: sqlite3.Connection, file_key: str, source: str, warnings: Iterable[FileWarning]) -> None:
+        db.execute("DELETE FROM warnings WHERE file_key=?", (file_key,))
+        now = time.time()
+        db.executemany("INSERT OR REPLACE INTO warnings(file_key, kind, source, reason, detail, at) "
+                       "VALUES(?,?,?,?,?,?)", [(file_key, w.kind, source, w.reason, w.detail, now) for w in warnings])
+
+    def set_warnings(self, file_key: str, source: str, warnings: Iterable[FileWarning]) -> None:
+        """Replace the warnings of an indexed file (used when existing files are scanned again)."""
+        with self._tx() as db:
+            self._write_warnings(db, file_key, source, warnings)
+
+    def file_texts(self, file_key: str) -> list[str]:
+        """The chunk texts of a file, in order."""
+        return [r[0] for r in self._conn().execute(
+            "SELECT text FROM chunks WHERE file_key=? ORDER BY ordinal", (file_key,))]
 
     def remove_file(self, file_key: str) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM chunks WHERE file_key=?", (file_key,))
             db.execute("DELETE FROM files WHERE file_key=?", (file_key,))
             db.execute("DELETE FROM errors WHERE file_key=?", (file_key,))
+            db.execute("DELETE FROM warnings WHERE file_key=?", (file_key,))
             self._bump(db)
 
     def record_error(self, file_key: str, source: str, reason: str) -> None:
@@ -223,6 +262,8 @@ class Catalog:
         files = db.execute("SELECT count(*), max(indexed_at) FROM files").fetchone()
         chunks = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
         errors = [{"source": s, "reason": r} for s, r in db.execute("SELECT source, reason FROM errors ORDER BY source")]
+        warnings = [{"source": s, "kind": k, "reason": r, "detail": d} for s, k, r, d in db.execute(
+            "SELECT source, kind, reason, detail FROM warnings ORDER BY source, kind")]
         by_dep = dict(db.execute("SELECT department, count(*) FROM files GROUP BY department").fetchall())
         return {"documents": files[0], "chunks": chunks, "last_indexed_at": files[1], "errors": errors,
-                "documents_by_department": by_dep}
+                "warnings": warnings, "documents_by_department": by_dep}

@@ -6,27 +6,69 @@ import hashlib
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from connectors import SourceFile, scan_folder
 
 from .analysis import analyze, canonical_law, legal_refs
-from .catalog import Catalog
+from .catalog import Catalog, FileWarning
 from .chunking import Chunk, chunk_blocks
 from .config import IndexConfig
 from .errors import LoaderError
 from .loaders import DEFAULT_LIMITS, SUPPORTED_SUFFIXES, LoadLimits, load
+from .text import clean_line, looks_like_steering, split_sentences
 
 log = logging.getLogger(__name__)
 
 # Bump when loaders, chunking or analysis change in a way that changes chunks or terms.
 PIPELINE_VERSION = "8"
+# Bump when the per-file warnings change: files already indexed are scanned again from their stored
+# chunk texts (no re-embedding) on the next indexing run.
+WARNINGS_VERSION = "1"
+
+STEERING_WARNING = ("Enthält Text, der einem Assistenten Anweisungen gibt oder sich selbst als geprüft ausgibt "
+                    "– wird nie zitiert: „{}“")
+_QUOTE_CHARS = " \t>\"'„“”‚‘’«»"
+
+
+def _shorten(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:–-") + " …"
+
+
+def steering_sentence(texts: Iterable[str]) -> str | None:
+    """The first sentence (or list item) of ``texts`` that gives instructions to an assistant or vouches for
+    its own approval, shortened for display; lines are judged like the answer providers judge them."""
+    for text in texts:
+        for line in text.splitlines():
+            if not looks_like_steering(line):
+                continue
+            _, clean = clean_line(line)
+            clean = clean.strip(_QUOTE_CHARS)
+            sentence = next((s for s in split_sentences(clean) if looks_like_steering(s)), clean)
+            return _shorten(sentence.strip(_QUOTE_CHARS).rstrip(",;")) or _shorten(line)
+    return None
+
+
+def file_warnings(texts: Iterable[str]) -> list[FileWarning]:
+    """Warnings about a file's indexed text (the file is indexed all the same)."""
+    sentence = steering_sentence(texts)
+    return [FileWarning("steering", STEERING_WARNING.format(sentence), sentence)] if sentence else []
 
 
 @dataclass
 class FileError:
+    source: str
+    reason: str
+
+
+@dataclass
+class FileNotice:
     source: str
     reason: str
 
@@ -40,12 +82,14 @@ class IndexReport:
     removed: int = 0
     chunks_written: int = 0
     errors: list[FileError] = field(default_factory=list)
+    warnings: list[FileNotice] = field(default_factory=list)
     seconds: float = 0.0
 
     def as_dict(self) -> dict:
         return {"root": self.root, "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
                 "removed": self.removed, "chunks_written": self.chunks_written, "seconds": round(self.seconds, 2),
-                "errors": [{"source": e.source, "reason": e.reason} for e in self.errors]}
+                "errors": [{"source": e.source, "reason": e.reason} for e in self.errors],
+                "warnings": [{"source": w.source, "reason": w.reason} for w in self.warnings]}
 
 
 def chunk_terms(chunk: Chunk, law: str | None) -> str:
@@ -150,11 +194,29 @@ class Indexer:
             self._reembed(missing)
         return {"orphans_removed": len(orphans), "vectors_added": len(missing)}
 
+    def rescan_warnings(self, force: bool = False) -> int:
+        """Compute the warnings of files indexed by an older version from their stored chunk texts
+        (once per :data:`WARNINGS_VERSION`). Returns the number of files with a warning."""
+        if not force and self.catalog.get_meta("warnings_version") == WARNINGS_VERSION:
+            return 0
+        flagged = 0
+        for key, root, source in self.catalog.file_keys():
+            if not Path(root).is_absolute():  # not a policy folder (e.g. e-file case records)
+                continue
+            warnings = file_warnings(self.catalog.file_texts(key))
+            self.catalog.set_warnings(key, source, warnings)
+            flagged += bool(warnings)
+        self.catalog.set_meta("warnings_version", WARNINGS_VERSION)
+        if flagged:
+            log.info("%d indexed files contain text that tries to steer an assistant", flagged)
+        return flagged
+
     def index_path(self, root: Path, *, department: str | None = None, doc_type: str | None = None,
                    progress: bool = True, on_file: Callable[[str], None] | None = None) -> IndexReport:
         t0 = time.monotonic()
         root = Path(root).resolve()
         self.recover()
+        self.rescan_warnings()
         report = IndexReport(root=str(root))
         files = scan_folder(root, SUPPORTED_SUFFIXES)
         root_key = str(root)
@@ -212,6 +274,7 @@ class Indexer:
                               doc_type=dtype, max_chars=self.cfg.chunk_max_chars)
         law = canonical_law(meta.get("jurabk"))
         terms = [chunk_terms(c, law) for c in chunks]
+        warnings = file_warnings(c.text for c in chunks)
         vectors = self._vectors_for(chunks)
         old_ids = list(previous.chunk_ids) if previous else []
         new_ids = [c.chunk_id for c in chunks]
@@ -219,12 +282,15 @@ class Indexer:
         self.vectors.upsert(new_ids, vectors,
                             [{"department": dep, "doc_type": dtype, "source": sf.source} for _ in chunks])
         self.catalog.replace_file(file_key=key, root=root_key, source=sf.source, digest=digest, title=title,
-                                  department=dep, doc_type=dtype, chunks=chunks, terms=terms)
+                                  department=dep, doc_type=dtype, chunks=chunks, terms=terms, warnings=warnings)
         new_set = set(new_ids)
         self.vectors.delete([i for i in old_ids if i not in new_set])
         self.catalog.end_change(pid)
         report.chunks_written += len(chunks)
         log.debug("indexed %s (%d chunks)", sf.source, len(chunks))
+        for w in warnings:
+            report.warnings.append(FileNotice(sf.source, w.reason))
+            log.warning("%s: %s", sf.source, w.reason)
         if previous is None:
             report.added += 1
         else:

@@ -47,7 +47,7 @@ def admin_router(auth, get_assistant, get_library, get_letters) -> APIRouter:
             raise HTTPException(status_code=422, detail=exc.message) from exc
         raise exc
 
-    @router.get("/index", summary="Indexstatus mit Fehlern je Datei")
+    @router.get("/index", summary="Indexstatus mit Fehlern und Hinweisen je Datei")
     def index(_: Principal = Depends(admin)):
         return get_assistant().kb.stats()
 

@@ -1,4 +1,4 @@
-/* Administration page: index status and errors, document upload/removal, re-index with progress,
+/* Administration page: index status with errors and warnings, document upload/removal, re-index with progress,
    template status, accounts and roles, feedback review, audit search. */
 (function () {
   "use strict";
@@ -23,12 +23,15 @@
       const s = await api(A + "/index");
       const deps = Object.entries(s.documents_by_department || {});
       const errors = s.errors || [];
+      const warnings = s.warnings || [];
       replace(box,
         el("ul", { class: "kennzahlen" },
           el("li", null, el("span", { class: "wert", id: "index-dokumente" }, num(s.documents)), el("span", { class: "name" }, "Dokumente")),
           el("li", null, el("span", { class: "wert" }, num(s.chunks)), el("span", { class: "name" }, "Abschnitte")),
           s.vectors !== undefined ? el("li", null, el("span", { class: "wert" }, num(s.vectors)), el("span", { class: "name" }, "Vektoren")) : null,
           el("li", null, el("span", { class: "wert" }, num(errors.length)), el("span", { class: "name" }, "Dateien mit Fehlern")),
+          el("li", null, el("span", { class: "wert", id: "index-hinweise-anzahl" }, num(new Set(warnings.map((w) => w.source)).size)),
+            el("span", { class: "name" }, "Dateien mit Hinweisen")),
           el("li", null, el("span", { class: "wert klein" }, s.last_indexed_at ? Lotse.formatDateTime(s.last_indexed_at) : "–"),
             el("span", { class: "name" }, "Zuletzt indiziert"))),
         deps.length ? Lotse.table([
@@ -41,6 +44,12 @@
             { label: "Fehler", value: (e) => e.reason },
           ], errors, "Fehler je Datei")
           : el("p", { class: "erfolg", id: "index-ohne-fehler" }, "Alle Dateien wurden ohne Fehler indiziert."),
+        warnings.length
+          ? el("div", { id: "index-hinweise" }, Lotse.table([
+            { label: "Datei", value: (w) => el("span", { class: "mono" }, w.source) },
+            { label: "Hinweis", value: (w) => w.reason },
+          ], warnings, "Hinweise je Datei (die Datei ist indiziert)"))
+          : null,
         s.embedding_model ? el("p", { class: "leise klein" }, "Sprachmodell für die Suche: " + s.embedding_model) : null);
     } catch (err) {
       showMessage(box, "fehler", "Der Indexstatus konnte nicht geladen werden: " + errorText(err));
