@@ -32,7 +32,10 @@ class CaseFacts:
     summary: str  # the non-sensitive record text
 
 
-def read_case(connector, aktenzeichen: str) -> CaseFacts:
+def read_case(connector, aktenzeichen: str, default_department: str | None = None) -> CaseFacts:
+    """The non-sensitive facts of a case. ``default_department`` (``LOTSE_INDEX__DEFAULT_DEPARTMENT``,
+    ``kb.cfg.default_department``) is the department of a case of no known procedure; without it, the
+    procedure catalog's."""
     from connectors import ConnectorError
     from indexer.pii import CaseRecordBuilder
 
@@ -47,7 +50,7 @@ def read_case(connector, aktenzeichen: str) -> CaseFacts:
         documents = {p.coo: connector.list_documents(p.coo) for p in procedures}
     except ConnectorError as exc:
         raise AssistantError(f"E-Akte: {exc.message}") from exc
-    record = CaseRecordBuilder().build(case, procedures, documents)
+    record = CaseRecordBuilder(default_department=default_department).build(case, procedures, documents)
     present = tuple(sorted({t for _, t, _ in record.documents}))
     return CaseFacts(record.aktenzeichen, record.procedure_type, record.department, record.state, present,
                      record.text())

@@ -52,6 +52,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Engine
 
+from connectors.catalog import catalog
 from connectors.errors import ConnectorError, SourceUnavailable
 
 from ..db import AuditEvent, make_engine, make_sessionmaker, utcnow
@@ -73,16 +74,21 @@ from .prefill import ProposalBuilder, briefanrede, load_case, prefill
 from .templates import LetterTemplate, TemplateRegistry
 
 
-def case_department(procedure_type: str | None) -> str:
-    """The department (Organisationseinheit) a case belongs to, from its procedure type."""
-    from indexer.pii import DEPARTMENTS
+def case_department(procedure_type: str | None, default_department: str | None = None) -> str:
+    """The department (Organisationseinheit) a case belongs to, from its procedure type (procedure catalog).
 
-    return DEPARTMENTS.get(procedure_type or "", "allgemein")
+    A case of no known procedure gets ``default_department`` (``LOTSE_INDEX__DEFAULT_DEPARTMENT``), or the
+    catalog's ``default_department`` when none is configured."""
+    cat = catalog()
+    if default_department and cat.by_name(procedure_type) is None:
+        return default_department
+    return cat.department_of(procedure_type)
 
 log = logging.getLogger(__name__)
 
 SYSTEM = Principal("lotse-system", "Lotse (automatische Ablage)")
-RECHTSWEGE = ("sgg", "vwgo_wahl", "vwgo_klage")
+#: the procedure catalog's Rechtswege (kept as a name for callers; the code asks ``catalog().rechtswege``)
+RECHTSWEGE = catalog().rechtswege
 DICT_TYPES = ("address", "organisation", "person", "case")
 REQUIRED_KEYS = {"address": ("name", "strasse", "plz_ort"), "organisation": ("name", "strasse", "plz_ort"),
                  "person": ("name",), "case": ("aktenzeichen",)}
@@ -111,8 +117,11 @@ class LetterService:
     def __init__(self, database: str | Engine, efile=None, kb=None, config: LetterConfig | None = None, *,
                  templates: TemplateRegistry | None = None, rewriter: Callable[[str], str] | None = None,
                  today: Callable[[], date] | None = None, claim_ttl_s: float = 300.0, filing_wait_s: float = 30.0,
-                 retry_base_s: float = 5.0, retry_max_s: float = 45.0, retry_interval_s: float = 5.0):
-        """``claim_ttl_s``: after this long a claim of a filing (a crashed process) may be taken over;
+                 retry_base_s: float = 5.0, retry_max_s: float = 45.0, retry_interval_s: float = 5.0,
+                 default_department: str | None = None):
+        """``default_department``: department of letters for cases of no known procedure (default: the
+        knowledge base's ``LOTSE_INDEX__DEFAULT_DEPARTMENT``, else the procedure catalog's);
+        ``claim_ttl_s``: after this long a claim of a filing (a crashed process) may be taken over;
         ``filing_wait_s``: how long a second, simultaneous filing request waits for the first one's
         outcome; ``retry_base_s``/``retry_max_s``: backoff of waiting letters (doubling per attempt);
         ``retry_interval_s``: how often the background retry looks for due letters."""
@@ -122,6 +131,8 @@ class LetterService:
             upgrade_schema(self.engine)
         self.Session = make_sessionmaker(self.engine)
         self.efile, self.kb = efile, kb
+        self.default_department = default_department or getattr(getattr(kb, "cfg", None), "default_department",
+                                                                None)
         self.cfg = config or LetterConfig()
         self.templates = templates or TemplateRegistry(self.cfg.templates_dir)
         self.proposals = ProposalBuilder(kb, self.cfg) if kb is not None else None
@@ -286,7 +297,7 @@ class LetterService:
         except ConnectorError:
             self._audit_now(principal, "letter_draft", None, "efile_error")
             raise
-        department = case_department(data.case.procedure_type)
+        department = case_department(data.case.procedure_type, self.default_department)
         if not principal.may_see(department):
             self._audit_now(principal, "letter_draft", None, "forbidden_department")
             raise LetterNotFound(f"Die Akte {aktenzeichen} gehört nicht zu Ihren Fachbereichen.")
@@ -354,8 +365,9 @@ class LetterService:
                     problems.append(f"{name}: erwartet einen Text")
                     continue
                 out[name] = "" if value is None else str(value)
-            if name == "rechtsweg" and out.get(name) and out[name] not in RECHTSWEGE:
-                problems.append(f"rechtsweg: '{out[name]}' ist ungültig; erlaubt: {', '.join(RECHTSWEGE)}")
+            rechtswege = catalog().rechtswege
+            if name == "rechtsweg" and out.get(name) and out[name] not in rechtswege:
+                problems.append(f"rechtsweg: '{out[name]}' ist ungültig; erlaubt: {', '.join(rechtswege)}")
         if problems:
             raise LetterValidationError("Einige Angaben sind ungültig: " + "; ".join(problems) + ".", problems)
         return out
@@ -519,7 +531,7 @@ class LetterService:
             if open_props:
                 problems.append("Textvorschläge sind noch nicht geprüft (übernehmen oder bearbeiten): "
                                 + ", ".join(open_props) + ".")
-            if tpl.field("rechtsweg") and values.get("rechtsweg") not in RECHTSWEGE:
+            if tpl.field("rechtsweg") and values.get("rechtsweg") not in catalog().rechtswege:
                 problems.append("Der Rechtsweg (rechtsweg) fehlt oder ist ungültig; ohne ihn fehlt die "
                                 "Rechtsbehelfsbelehrung.")
             if problems:
