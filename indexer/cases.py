@@ -42,6 +42,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from connectors.catalog import catalog
 from connectors.efile.config import EFileConfig
 from connectors.efile.procedures import PROCEDURE_TYPES
 from connectors.efile.protocol import EFileConnector
@@ -227,6 +228,10 @@ class CaseSync:
         self.connector = None if self.efile_cfg is not None else source
         self._reader: ChildReader | LocalReader | None = None
         self.apentries = list(apentries) if apentries is not None else [p.apentry_coo for p in PROCEDURE_TYPES]
+        if apentries is None and (getattr(source, "kind", None) == "xdomea"
+                                  or getattr(source, "lists_other_procedures", False)):
+            # connectors that list Akten outside the catalog ("sonstiges Verfahren"): one more search
+            self.apentries.append(catalog().other_procedure)
         self.builder = builder or CaseRecordBuilder(default_department=kb.cfg.default_department)
         self.workers = max(1, workers)
         self.batch_size = max(1, batch_size)

@@ -107,6 +107,12 @@ class Catalog(_Frozen):
     rechtswege: tuple[str, ...] = Field(min_length=1)
     procedures: tuple[Procedure, ...] = Field(min_length=1)
     efile: EfileVocabulary
+    # Cases whose Aktenplan entry is none of the procedures above (e.g. XDOMEA imports of other
+    # Aktenpläne) are of this procedure type; their department comes from aktenplan_departments
+    # (Aktenplan-Kennzeichen prefix -> department, longest prefix, whole parts), else from the
+    # Federführung (an org unit starting with a department code), else default_department.
+    other_procedure: str = Field("sonstiges Verfahren", min_length=1)
+    aktenplan_departments: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> Catalog:
@@ -131,6 +137,12 @@ class Catalog(_Frozen):
         unknown = [d for d in self.shared_departments if d not in self.departments]
         if unknown:
             problems.append(f"shared_departments nennt unbekannte Abteilungen: {', '.join(unknown)}")
+        unknown = sorted({d for d in self.aktenplan_departments.values()
+                          if d not in self.departments and d != self.default_department})
+        if unknown:
+            problems.append(f"aktenplan_departments nennt unbekannte Abteilungen: {', '.join(unknown)}")
+        if self.other_procedure in {p.name for p in self.procedures}:
+            problems.append(f"other_procedure '{self.other_procedure}' ist ein Verfahren des Katalogs")
         if self.default_department in self.departments:
             problems.append(f"default_department '{self.default_department}' ist eine Fachabteilung")
         try:
@@ -184,6 +196,25 @@ class Catalog(_Frozen):
         """Department of the case with this Aktenzeichen: the department of the procedure its code names."""
         p = self.procedure_of_aktenzeichen(aktenzeichen)
         return p.department if p else self.default_department
+
+    def department_of_other(self, aktenplan: str | None, federfuehrung: str | None = None) -> str | None:
+        """Department of a case of :attr:`other_procedure`: the longest ``aktenplan_departments``
+        prefix of its Aktenplan-Kennzeichen (compared part by part; spaces, dots and slashes
+        separate), else the department code its Federführung starts with; ``None`` when neither
+        says (the caller then uses its default department)."""
+        parts = _aplan_parts(aktenplan or "")
+        best: tuple[int, str] | None = None
+        for prefix, dep in self.aktenplan_departments.items():
+            pp = _aplan_parts(prefix)
+            if pp and parts[:len(pp)] == pp and (best is None or len(pp) > best[0]):
+                best = (len(pp), dep)
+        if best:
+            return best[1]
+        org = (federfuehrung or "").strip().upper()
+        for code in sorted(self.departments, key=len, reverse=True):
+            if org == code.upper() or re.match(re.escape(code.upper()) + r"[\s\-/.,:]", org):
+                return code
+        return None
 
     def proposal_departments(self, procedure: Procedure) -> list[str]:
         """Departments whose guidance the letters of a procedure may cite: its own, then the shared ones."""
@@ -249,6 +280,11 @@ class Catalog(_Frozen):
             if bare.casefold() in self.vocabulary or _YEAR_TOKEN.match(bare):
                 kept.append(bare)
         return " ".join(kept)
+
+
+def _aplan_parts(text: str) -> list[str]:
+    """``S-II 30.20`` / ``s-ii/30/20`` -> ``["S-II", "30", "20"]``."""
+    return [p for p in re.split(r"[\s./]+", text.strip().upper()) if p]
 
 
 def _read(path: Path) -> Mapping[str, Any]:

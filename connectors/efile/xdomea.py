@@ -44,6 +44,7 @@ from xml.etree import ElementTree as ET
 from xml.parsers import expat
 from zoneinfo import ZoneInfo
 
+from ..catalog import catalog
 from .errors import ConnectorError, EFileRefused, NotFound, SourceUnavailable
 from .procedures import PROCEDURE_TYPES, ProcedureType, procedure_type_of
 from .protocol import Case, CaseRef, ContentFile, DocumentRef, FilingReceipt, Health, Procedure, ProcedureRef
@@ -175,6 +176,10 @@ def _aplan_key(text: str) -> str:
     """Aktenplankennzeichen normalised: ``s-iii.40.10`` / ``S-III 40 10`` -> ``S-III 40 10``."""
     return " ".join(re.split(r"[\s./]+", text.strip().upper())).strip()
 
+
+#: procedure type of Akten whose Aktenplan entry is none of the catalog's ("sonstiges Verfahren");
+#: ``search_cases(apentry=OTHER_PROCEDURE)`` lists them (the case sync searches it as one more entry)
+OTHER_PROCEDURE = catalog().other_procedure
 
 _BY_BASENR = {_aplan_key(p.apentry_basenr): p for p in PROCEDURE_TYPES}
 _BY_NAME = {p.name: p for p in PROCEDURE_TYPES}
@@ -340,8 +345,8 @@ class _Reader:
         self.members: dict[str, zipfile.ZipInfo] = {}
         self.base = ""
 
-    def problem(self, message: str, fatal: bool = False) -> None:
-        self.pkg.problems.append(PackageProblem(self.pkg.name, message, fatal))
+    def problem(self, message: str, fatal: bool = False, kind: str = "warning") -> None:
+        self.pkg.problems.append(PackageProblem(self.pkg.name, message, fatal, kind))
 
     def read(self) -> _Package:
         try:
@@ -465,15 +470,28 @@ class _Reader:
             for obj in sgo:
                 if obj.tag == "Akte":
                     self._akte(obj)
-                elif obj.tag in ("Vorgang", "Dokument"):
+                elif obj.tag == "Vorgang":
+                    self._vorgang_case(obj)
+                elif obj.tag == "Dokument":
                     loose += 1
         if not self.pkg.cases:
-            only = f", nur {loose} Vorgänge/Dokumente ohne Akte" if loose else ""
-            self.problem(f"Die XDOMEA-Nachricht enthält keine Akte{only}; es wurde nichts übernommen (Lotse "
-                         "übernimmt Akten mit ihren Vorgängen und Dokumenten).")
+            only = f", nur {loose} Dokumente ohne Akte und Vorgang" if loose else ""
+            self.problem(f"Die XDOMEA-Nachricht enthält keine Akte und keinen Vorgang{only}; es wurde nichts "
+                         "übernommen (Lotse übernimmt Akten und Vorgänge mit ihren Dokumenten).")
         elif loose:
-            self.problem(f"{loose} Vorgänge/Dokumente stehen ohne Akte direkt in der Nachricht; sie wurden nicht "
-                         "übernommen (Lotse übernimmt Akten).")
+            self.problem(f"{loose} Dokumente stehen ohne Akte und Vorgang direkt in der Nachricht; sie wurden nicht "
+                         "übernommen (Lotse übernimmt Akten und Vorgänge).")
+
+    def _vorgang_case(self, vorgang: ET.Element) -> None:
+        """A Vorgang without an enclosing Akte becomes a case of its own (same ID as its procedure)."""
+        case_id = _uuid(_text(vorgang, "Identifikation", "ID"))
+        procedures: list[Procedure] = []
+        self._vorgang(vorgang, case_id or "", procedures)  # warns and skips without a valid, unique ID
+        if case_id is None or not procedures or procedures[0].coo != case_id:
+            return
+        self._add_case(vorgang, case_id, procedures)
+        self.problem(f"Vorgang {case_id} steht ohne Akte in der Nachricht; er wurde als eigene Akte übernommen.",
+                     kind="note")
 
     def _id(self, el: ET.Element, what: str) -> str | None:
         raw = _text(el, "Identifikation", "ID")
@@ -493,17 +511,25 @@ class _Reader:
         if case_id is None:
             return
         meta = _child(akte, "AllgemeineMetadaten")
+        laufzeit = _child(akte, "Laufzeit")
+        if laufzeit is None:  # tolerated: Laufzeit inside AllgemeineMetadaten
+            laufzeit = _child(meta, "Laufzeit")
+        procedures: list[Procedure] = []
+        self._content(akte, case_id, procedures, closed=_when(_text(laufzeit, "Ende")) is not None)
+        self._add_case(akte, case_id, procedures)
+
+    def _add_case(self, el: ET.Element, case_id: str, procedures: list[Procedure]) -> None:
+        """The :class:`Case` of an Akte (or of a Vorgang without Akte) from its metadata."""
+        meta = _child(el, "AllgemeineMetadaten")
         az = _text(meta, "Kennzeichen")
         betreff = _text(meta, "Betreff")
         remark = _text(meta, "Bemerkung")
         aplan = _text(meta, "Aktenplaneinheit", "Kennzeichen")
         pt = procedure_type_for(aplan, az)
-        laufzeit = _child(akte, "Laufzeit")
-        if laufzeit is None:  # tolerated: Laufzeit inside AllgemeineMetadaten
+        laufzeit = _child(el, "Laufzeit")
+        if laufzeit is None:
             laufzeit = _child(meta, "Laufzeit")
         runtime_till = _when(_text(laufzeit, "Ende"))
-        procedures: list[Procedure] = []
-        self._content(akte, case_id, procedures, closed=runtime_till is not None)
         case = Case(
             coo=case_id,
             aktenzeichen=az,
@@ -511,7 +537,7 @@ class _Reader:
             subject="\n".join(t for t in (betreff, remark) if t),
             keywords=(),
             apentry=pt.apentry_coo if pt else aplan,
-            procedure_type=pt.name if pt else None,
+            procedure_type=pt.name if pt else OTHER_PROCEDURE,
             org_unit=_text(meta, "Federfuehrung") or None,
             runtime_from=_when(_text(laufzeit, "Beginn")),
             runtime_till=runtime_till,
@@ -687,6 +713,7 @@ class XdomeaConnector:
     """
 
     search_limit: int | None = None  # searches are never truncated (the REST e-file stops at 500)
+    lists_other_procedures = True  # search_cases(apentry=OTHER_PROCEDURE): Akten outside the catalog
 
     def __init__(self, directory: Path | str | None, *, limits: Limits | None = None,
                  refresh_interval_s: float = 2.0):
@@ -732,7 +759,8 @@ class XdomeaConnector:
             case = entry.case
             if az is not None and _norm(case.aktenzeichen) != az:
                 continue
-            if ap is not None and case.apentry != ap and entry.aplan != ap_key:
+            if ap is not None and case.apentry != ap and entry.aplan != ap_key and not (
+                    ap == OTHER_PROCEDURE and case.procedure_type == OTHER_PROCEDURE):
                 continue
             if subj is not None and subj not in _norm(case.subject):
                 continue
@@ -870,7 +898,7 @@ class XdomeaConnector:
                 if pkg is None:
                     pkg = read_package(self.directory / key[0], self.limits)  # type: ignore[operator]
                     for p in pkg.problems:
-                        log.warning("xdomea package %s: %s problem", key[0], "fatal" if p.fatal else "content")
+                        log.warning("xdomea package %s: %s", key[0], "fatal problem" if p.fatal else p.kind)
                 cache[key] = pkg
                 packages.append(pkg)
             self._cache = cache
@@ -993,5 +1021,5 @@ def _merge_akte(occ: list[tuple[_CaseEntry, _Package]]):
     return _CaseEntry(case, last_entry.aplan), last_pkg, procs, docs, notes
 
 
-__all__ = ["Limits", "PackageProblem", "XdomeaConnector", "XdomeaPackageError", "parse_message",
+__all__ = ["OTHER_PROCEDURE", "Limits", "PackageProblem", "XdomeaConnector", "XdomeaPackageError", "parse_message",
            "procedure_type_for", "read_package", "NAMESPACE_PREFIX"]

@@ -106,7 +106,7 @@ class _Writer:
             self.el(idf, "NummerImUebergeordnetenContainer", str(number))
 
     def meta(self, parent: ET.Element, betreff: str, kennzeichen: str = "", bemerkung: str = "",
-             aplan: tuple[str, str] | None = None) -> None:
+             aplan: tuple[str, str] | None = None, federfuehrung: str = "") -> None:
         m = self.el(parent, "AllgemeineMetadaten")
         if betreff:
             self.el(m, "Betreff", betreff)
@@ -120,6 +120,8 @@ class _Writer:
             ape = self.el(m, "Aktenplaneinheit")
             self.el(ape, "Kennzeichen", aplan[0])
             self.el(ape, "Inhaltsangabe", aplan[1])
+        if federfuehrung:
+            self.el(m, "Federfuehrung", federfuehrung)
 
     def version(self, parent: ET.Element, file_key: str, name: str, content: bytes, when: datetime,
                 number: int = 1) -> None:
@@ -159,13 +161,19 @@ def _content(f: dict[str, Any]) -> bytes:
 
 def build_message(cases: list[dict[str, Any]], seed: int, *, version: str = "3.0.0", message: str = "0503",
                   process_id: str | None = None, created: datetime | None = None, versions: int = 1,
-                  first_version: int = 1) -> tuple[str, bytes, dict[str, bytes], list[FixtureCase]]:
+                  first_version: int = 1, vorgang_only: bool = False,
+                  foreign: tuple[str, str, str] | None = None, federfuehrung: str = "",
+                  ) -> tuple[str, bytes, dict[str, bytes], list[FixtureCase]]:
     """One XDOMEA message for ``cases`` (double format): (message file name, XML, files, fixture cases).
 
     ``message="0501"`` (Anbieteverzeichnis) lists the Akten, Vorgänge and Dokumente without any
     version or file, as an offer before the Aussonderung; ``created`` is the Erstellungszeitpunkt
     (message order); ``versions``/``first_version``: every document's primary file in that many
-    versions numbered from ``first_version`` (see :meth:`_Writer.versions`)."""
+    versions numbered from ``first_version`` (see :meth:`_Writer.versions`). ``vorgang_only``: each
+    case's first Vorgang as a Schriftgutobjekt of its own, without its Akte (the Vorgang carries the
+    Aktenzeichen and Aktenplan entry). ``foreign=(Aktenplan-Kennzeichen, Inhaltsangabe, prefix)``:
+    the Akten are filed under an Aktenplan entry outside the procedure catalog, with Aktenzeichen
+    ``<prefix>/<year>/<number>`` (e.g. ``S-II-KJF``); ``federfuehrung``: the Akten's Federführung."""
     metadata_only = message == "0501"
     ns = f"urn:xoev-de:xdomea:schema:{version}"
     ET.register_namespace("xdomea", ns)
@@ -191,15 +199,73 @@ def build_message(cases: list[dict[str, Any]], seed: int, *, version: str = "3.0
     w.el(kopf, "Importbestaetigung", "0")
     w.el(kopf, "Empfangsbestaetigung", "0")
     out: list[FixtureCase] = []
+
+    def write_vorgang(parent: ET.Element, case: dict[str, Any], proc: dict[str, Any], n_proc: int,
+                      fp: FixtureProcedure, kennzeichen: str = "", aplan: tuple[str, str] | None = None) -> None:
+        proc_id = fp.uuid
+        state = fp.state
+        vorgang = w.el(parent, "Vorgang")
+        w.ident(vorgang, proc_id, n_proc)
+        remark = " ".join(t for t in (proc.get("filesubj", ""), proc.get("procremark", "")) if t)
+        w.meta(vorgang, proc["shortname"], kennzeichen or f"{case['objname']}-{n_proc}", remark, aplan)
+        if state == "Abgeschlossen":
+            w.el(vorgang, "ZdA", "true")
+        n_doc = 0
+        for doc in proc["documents"]:
+            if doc.get("state") == "Storniert":
+                continue  # cancelled documents are not exported
+            n_doc += 1
+            doc_id = stable_uuid(seed, doc["coo"])
+            typ = _doc_type(doc["shortname"])
+            when = datetime.fromisoformat(doc["date"])
+            files = {f["name"]: _content(f) for f in doc["files"]}
+            fp.documents.append(FixtureDocument(doc_id, doc["kind"], typ, files))
+            d = w.el(vorgang, "Dokument")
+            w.ident(d, doc_id, n_doc)
+            # real exports put the subject line (with names, addresses) into Betreff
+            betreff = (doc.get("filesubj") or doc["shortname"]) if typ else doc["shortname"]
+            w.meta(d, betreff.split("\n")[0], "", doc["shortname"] if typ else "")
+            if doc["kind"] == "Eingang":
+                w.el(d, "Posteingangsdatum", when.date().isoformat())
+            elif doc["kind"] == "Erledigung":
+                w.el(d, "Postausgangsdatum", when.date().isoformat())
+            w.el(d, "DatumDesSchreibens", when.date().isoformat())
+            if typ:
+                w.el(d, "Typ", typ)
+            if metadata_only:
+                continue
+            first, *rest = doc["files"]
+            w.versions(d, first["coo"], first["name"], files[first["name"]], when, versions, first_version)
+            for n_att, f in enumerate(rest, 1):
+                anlage = w.el(d, "Anlage")
+                w.ident(anlage, stable_uuid(seed, "anlage:" + f["coo"]))
+                w.meta(anlage, f["name"])
+                w.version(anlage, f["coo"], f["name"], files[f["name"]], when)
+                w.el(anlage, "Nummer", str(n_att))
+
     for case in cases:
-        pt = by_code(case["procedure_type"])
         case_id = stable_uuid(seed, case["coo"])
-        fc = FixtureCase(case_id, case["objname"], pt.code, Path())
+        if foreign:
+            kz, inhalt_name, prefix = foreign
+            az = prefix + "/" + case["objname"].split("/", 1)[1]
+            aplan, code = (kz, inhalt_name), ""
+        else:
+            pt = by_code(case["procedure_type"])
+            az, aplan, code = case["objname"], (pt.apentry_basenr, pt.name), pt.code
         sgo = w.el(root, "Schriftgutobjekt")
+        if vorgang_only:
+            # the first Vorgang of the case alone, without its Akte (it carries the Aktenzeichen)
+            proc = case["procedures"][0]
+            fp = FixtureProcedure(stable_uuid(seed, proc["coo"]), proc["shortname"],
+                                  proc.get("state", "In Bearbeitung"))
+            fc = FixtureCase(fp.uuid, az, code, Path(), [fp])
+            write_vorgang(sgo, case, proc, 1, fp, az, aplan)
+            out.append(fc)
+            continue
+        fc = FixtureCase(case_id, az, code, Path())
         akte = w.el(sgo, "Akte")
         w.ident(akte, case_id)
-        w.meta(akte, case.get("shortname", ""), case["objname"], case.get("filesubj", ""),
-               (pt.apentry_basenr, pt.name))
+        w.meta(akte, case.get("shortname", ""), az, case.get("filesubj", ""), aplan, federfuehrung)
         w.el(akte, "Typ", "Fallakte")
         lz = w.el(akte, "Laufzeit")
         w.el(lz, "Beginn", case["fileruntimefrom"][:10])
@@ -207,48 +273,10 @@ def build_message(cases: list[dict[str, Any]], seed: int, *, version: str = "3.0
             w.el(lz, "Ende", case["fileruntimetill"][:10])
         inhalt = w.el(akte, "Akteninhalt")
         for n_proc, proc in enumerate(case["procedures"], 1):
-            proc_id = stable_uuid(seed, proc["coo"])
-            state = proc.get("state", "In Bearbeitung")
-            fp = FixtureProcedure(proc_id, proc["shortname"], state)
+            fp = FixtureProcedure(stable_uuid(seed, proc["coo"]), proc["shortname"],
+                                  proc.get("state", "In Bearbeitung"))
             fc.procedures.append(fp)
-            vorgang = w.el(inhalt, "Vorgang")
-            w.ident(vorgang, proc_id, n_proc)
-            remark = " ".join(t for t in (proc.get("filesubj", ""), proc.get("procremark", "")) if t)
-            w.meta(vorgang, proc["shortname"], f"{case['objname']}-{n_proc}", remark)
-            if state == "Abgeschlossen":
-                w.el(vorgang, "ZdA", "true")
-            n_doc = 0
-            for doc in proc["documents"]:
-                if doc.get("state") == "Storniert":
-                    continue  # cancelled documents are not exported
-                n_doc += 1
-                doc_id = stable_uuid(seed, doc["coo"])
-                typ = _doc_type(doc["shortname"])
-                when = datetime.fromisoformat(doc["date"])
-                files = {f["name"]: _content(f) for f in doc["files"]}
-                fp.documents.append(FixtureDocument(doc_id, doc["kind"], typ, files))
-                d = w.el(vorgang, "Dokument")
-                w.ident(d, doc_id, n_doc)
-                # real exports put the subject line (with names, addresses) into Betreff
-                betreff = (doc.get("filesubj") or doc["shortname"]) if typ else doc["shortname"]
-                w.meta(d, betreff.split("\n")[0], "", doc["shortname"] if typ else "")
-                if doc["kind"] == "Eingang":
-                    w.el(d, "Posteingangsdatum", when.date().isoformat())
-                elif doc["kind"] == "Erledigung":
-                    w.el(d, "Postausgangsdatum", when.date().isoformat())
-                w.el(d, "DatumDesSchreibens", when.date().isoformat())
-                if typ:
-                    w.el(d, "Typ", typ)
-                if metadata_only:
-                    continue
-                first, *rest = doc["files"]
-                w.versions(d, first["coo"], first["name"], files[first["name"]], when, versions, first_version)
-                for n_att, f in enumerate(rest, 1):
-                    anlage = w.el(d, "Anlage")
-                    w.ident(anlage, stable_uuid(seed, "anlage:" + f["coo"]))
-                    w.meta(anlage, f["name"])
-                    w.version(anlage, f["coo"], f["name"], files[f["name"]], when)
-                    w.el(anlage, "Nummer", str(n_att))
+            write_vorgang(inhalt, case, proc, n_proc, fp)
         out.append(fc)
     ET.indent(root)
     xml = ET.tostring(root, encoding="utf-8", xml_declaration=True)
@@ -292,14 +320,69 @@ def write_packages(directory: Path, n_cases: int = 12, seed: int = 7, *, per_pac
     return FixtureSet(packages, fixture_cases, planted)
 
 
+#: Aktenplan entries outside the procedure catalog used by :func:`write_real_style`
+FOREIGN_MAPPED = ("S-II 40 50", "Jugendsozialarbeit", "S-II-JSA")  # prefix S-II -> department S-II
+FOREIGN_UNMAPPED = ("AP 99.1", "Allgemeine Verwaltung", "X-ALLG")  # department from the Federführung
+FOREIGN_FEDERFUEHRUNG = "S-Z-ZD/2"
+
+
+@dataclass
+class RealStyleSet(FixtureSet):
+    """The packages of :func:`write_real_style`; the lists name the fixture cases of each variant."""
+
+    sequence: list[FixtureCase] = field(default_factory=list)  # 0501 then 0503 of the same Akten
+    vorgang_only: list[FixtureCase] = field(default_factory=list)
+    foreign: list[FixtureCase] = field(default_factory=list)  # Aktenplan entry S-II 40 50
+    foreign_federfuehrung: list[FixtureCase] = field(default_factory=list)  # entry AP 99.1, Federführung S-Z
+    versioned: list[FixtureCase] = field(default_factory=list)  # every document in versions 1-3
+
+
+def write_real_style(directory: Path, seed: int = 21, *, version: str = "3.1.0") -> RealStyleSet:
+    """Packages as document systems write them: an Anbieteverzeichnis 0501 (metadata only) and the
+    Aussonderung 0503 of the same Akten (file names sorting the other way round), a Vorgang without
+    Akte, Akten of foreign Aktenplan entries (one mapped by prefix, one with a Federführung), and a
+    package whose documents come in three versions. All persons are invented (``planted``)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    all_cases, planted = generate_cases(12, seed)
+    active = [c for c in all_cases if c.get("state") != "Storniert"]
+    groups = [active[0:2], active[2:4], active[4:6], active[6:8], active[8:10]]
+    out = RealStyleSet([], [], planted)
+    early, late = datetime(2026, 1, 12, 8, 0, tzinfo=TZ), datetime(2026, 3, 16, 14, 0, tzinfo=TZ)
+
+    def put(name: str, cases: list[dict[str, Any]], **kw: Any) -> list[FixtureCase]:
+        msg, xml, files, fcs = build_message(cases, seed, version=version, **kw)
+        path = write_zip(directory / name, {msg: xml, **files})
+        for fc in fcs:
+            fc.package = path
+        out.packages.append(path)
+        return fcs
+
+    put("z_anbieteverzeichnis_0501.zip", groups[0], message="0501", created=early)
+    out.sequence = put("a_aussonderung_0503.zip", groups[0], message="0503", created=late)
+    out.vorgang_only = put("vorgang_ohne_akte.zip", groups[1], vorgang_only=True, created=late)
+    out.foreign = put("fremder_aktenplan.zip", groups[2], message="0401", foreign=FOREIGN_MAPPED, created=late)
+    out.foreign_federfuehrung = put("fremder_aktenplan_federfuehrung.zip", groups[3], message="0401",
+                                    foreign=FOREIGN_UNMAPPED, federfuehrung=FOREIGN_FEDERFUEHRUNG, created=late)
+    out.versioned = put("versionen.zip", groups[4], message="0401", versions=3, created=late)
+    out.cases = [*out.sequence, *out.vorgang_only, *out.foreign, *out.foreign_federfuehrung, *out.versioned]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Fiktive XDOMEA-Exportpakete (ZIP) erzeugen")
     ap.add_argument("out", type=Path, help="Zielverzeichnis")
     ap.add_argument("--cases", type=int, default=12, help="Anzahl Akten")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--per-package", type=int, default=4, help="Akten je Paket")
+    ap.add_argument("--real-style", action="store_true",
+                    help="Varianten wie aus Dokumentenmanagementsystemen: 0501 dann 0503, Vorgang ohne Akte, "
+                         "fremder Aktenplan, mehrere Versionen")
     args = ap.parse_args(argv)
-    fs = write_packages(args.out, args.cases, args.seed, per_package=args.per_package)
+    if args.real_style:
+        fs = write_real_style(args.out, args.seed)
+    else:
+        fs = write_packages(args.out, args.cases, args.seed, per_package=args.per_package)
     print(f"{len(fs.packages)} Pakete mit {len(fs.cases)} Akten in {args.out}")
     for c in fs.cases:
         print(f"  {c.aktenzeichen}  {c.uuid}  {c.package.name}")

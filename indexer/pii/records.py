@@ -176,10 +176,13 @@ class CaseRecordBuilder:
         coo = str(_field(case, "coo"))
         aktenzeichen = az_raw if _CATALOG.is_aktenzeichen(az_raw) else f"ohne Aktenzeichen ({coo})"
         ptype = _field(case, "procedure_type")
-        ptype = ptype if ptype in self.departments or _CATALOG.by_name(ptype) is not None else None
+        other = ptype == _CATALOG.other_procedure and ptype not in self.departments
+        ptype = ptype if ptype in self.departments or _CATALOG.by_name(ptype) is not None or other else None
         entry = _CATALOG.by_apentry(_field(case, "apentry"))
         ap_name = entry.apentry_name if entry else None
         org = str(_field(case, "org_unit") or "")
+        # "sonstiges Verfahren": department from the Aktenplan prefix mapping or the Federführung
+        other_dep = _CATALOG.department_of_other(str(_field(case, "apentry") or ""), org) if other else None
         org_unit = org if _COO.match(org) else None
         keywords = []
         for kw in _field(case, "keywords") or ():
@@ -231,7 +234,7 @@ class CaseRecordBuilder:
                             key=lambda x: (order.get(x[0], 9), x[1])))
         return CaseRecord(
             coo=coo, aktenzeichen=aktenzeichen, procedure_type=ptype, apentry_name=ap_name,
-            department=self.departments.get(ptype or "", self.default_department), state=case_state,
+            department=self.departments.get(ptype or "") or other_dep or self.default_department, state=case_state,
             org_unit=org_unit, runtime_from=_day(_field(case, "runtime_from")),
             runtime_till=_day(_field(case, "runtime_till")), keywords=tuple(keywords),
             procedures=tuple(summaries), documents=docs, last_document=_day(last_doc),

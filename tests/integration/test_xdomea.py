@@ -420,7 +420,11 @@ def test_handwritten_3_1_message_without_prefix_maps_every_element(tmp_path):
               {"0f0e0d0c-0000-4000-8000-000000000001_Abgabe.Abgabe.0401.xml": HANDWRITTEN.encode(), **files})
     conn = _connector(tmp_path / "in")
     probs = conn.problems()
-    assert len(probs) == 1 and not probs[0].fatal and "1 Vorgänge/Dokumente stehen ohne Akte" in probs[0].message
+    # the Vorgang directly in the message becomes a case of its own (procedure type unknown: sonstiges Verfahren)
+    assert [(p.kind, p.fatal) for p in probs] == [("note", False)]
+    assert "Vorgang 0f0e0d0c-0000-4000-8000-0000000000d1 steht ohne Akte" in probs[0].message
+    loose = conn.get_case("0f0e0d0c-0000-4000-8000-0000000000d1")
+    assert loose.procedure_type == "sonstiges Verfahren" and [p.coo for p in loose.procedures] == [loose.coo]
     [ref] = conn.search_cases(apentry=by_code("HZP").apentry_coo)  # deeper Aktenplan entry, dots as separators
     case = conn.get_case(ref.coo)
     assert case.coo == "0f0e0d0c-0000-4000-8000-0000000000aa"  # UUIDs normalised to lower case
