@@ -1,4 +1,4 @@
-"""Read-only e-file connector over XDOMEA 3.x export packages (ZIP files in a directory).
+"""Read-only e-file connector over XDOMEA 3.x (and 2.3/2.4) export packages (ZIP files in a directory).
 
 Every ``*.zip`` directly in the configured directory is one package: an XDOMEA message
 (``Aussonderung.Aussonderung.0503``, ``Abgabe.Abgabe.0401`` or another message with
@@ -54,6 +54,10 @@ log = logging.getLogger(__name__)
 
 NAMESPACE_PREFIX = "urn:xoev-de:xdomea:schema:"
 SUPPORTED_MAJOR = "3"
+# XDOMEA 2.3 and 2.4 use the same element names as 3.x for everything Lotse reads (checked against
+# the public schemas xdomea-Baukasten.xsd 2.3.0/2.4.0/3.0.0); 3.x only adds elements (Teilakte,
+# ZdADatum, Primaerdokument/DateinameOriginal), which 2.x messages simply lack. See docs/xdomea.md.
+SUPPORTED_2X = ("2.3", "2.4")
 _TZ = ZoneInfo("Europe/Berlin")
 _MB = 1024 * 1024
 _MESSAGE_NAME = re.compile(r"(?:^|/)[^/]*_(?:[A-Za-z]+\.[A-Za-z]+\.\d{4}|\d{4}(?:_\d+)?)\.xml$", re.IGNORECASE)
@@ -132,6 +136,7 @@ class _Package:
     documents: dict[str, _Doc] = field(default_factory=dict)
     problems: list[PackageProblem] = field(default_factory=list)
     message_code: str = ""  # Kopf/Nachrichtentyp/code, e.g. 0501, 0503, 0401
+    xdomea_version: str = ""  # from the namespace, e.g. 3.1.0 or 2.4.0
     created: datetime | None = None  # Kopf/Erstellungszeitpunkt
 
     @property
@@ -425,7 +430,7 @@ class _Reader:
             candidates = sniffed or candidates
         if not candidates:
             raise _Refused("Das Paket enthält keine XDOMEA-Nachricht (XML-Datei im Namensraum "
-                           f"{NAMESPACE_PREFIX}3.x).")
+                           f"{NAMESPACE_PREFIX}3.x oder 2.3/2.4).")
         if len(candidates) > 1:
             shown = ", ".join(f"„{_printable(n, 60)}“" for n in sorted(candidates)[:3])
             raise _Refused(f"Das Paket enthält mehrere mögliche XDOMEA-Nachrichten ({shown}); erwartet wird genau "
@@ -449,9 +454,11 @@ class _Reader:
             raise _Refused(f"Die XML-Datei „{_printable(member, 60)}“ ist keine XDOMEA-Nachricht (Namensraum {shown}, "
                            f"erwartet {NAMESPACE_PREFIX}3.x).")
         version = ns[len(NAMESPACE_PREFIX):]
-        if version.split(".")[0] != SUPPORTED_MAJOR:
-            raise _Refused(f"Die XDOMEA-Nachricht hat die Version {_printable(version, 20)}; unterstützt wird "
-                           "XDOMEA 3.x (3.0.0, 3.1.0).")
+        parts = version.split(".")
+        if parts[0] != SUPPORTED_MAJOR and ".".join(parts[:2]) not in SUPPORTED_2X:
+            raise _Refused(f"Die XDOMEA-Nachricht hat die Version {_printable(version, 20)}; unterstützt werden "
+                           "XDOMEA 3.x (3.0.0, 3.1.0) sowie 2.3 und 2.4.")
+        self.pkg.xdomea_version = version
 
     # message level ------------------------------------------------------------------------
     def _walk(self, root: ET.Element) -> None:

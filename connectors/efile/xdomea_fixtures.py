@@ -1,4 +1,4 @@
-"""Writes fictitious XDOMEA 3.x export packages (ZIP) of social-department cases, for tests and demos.
+"""Writes fictitious XDOMEA 3.x (and 2.3/2.4) export packages (ZIP) of social-department cases, for tests and demos.
 
 The cases come from the e-file double's seeded generator (:func:`connectors.efile.double.generator.
 generate_cases`: Wohngeld, Hilfe zur Pflege, BuT, Grundsicherung, UVG, Zuschuss) and are written as
@@ -90,6 +90,8 @@ def _doc_type(shortname: str) -> str:
 class _Writer:
     def __init__(self, ns: str, seed: int):
         self.ns = ns
+        # XDOMEA 2.3/2.4 lack NummerImUebergeordnetenContainer and Primaerdokument/DateinameOriginal
+        self.v2 = ns.rsplit(":", 1)[-1].startswith("2.")
         self.seed = seed
         self.files: dict[str, bytes] = {}
 
@@ -102,7 +104,7 @@ class _Writer:
     def ident(self, parent: ET.Element, oid: str, number: int | None = None) -> None:
         idf = self.el(parent, "Identifikation")
         self.el(idf, "ID", oid)
-        if number is not None:
+        if number is not None and not self.v2:
             self.el(idf, "NummerImUebergeordnetenContainer", str(number))
 
     def meta(self, parent: ET.Element, betreff: str, kennzeichen: str = "", bemerkung: str = "",
@@ -112,6 +114,8 @@ class _Writer:
             self.el(m, "Betreff", betreff)
         if kennzeichen:
             self.el(m, "Kennzeichen", kennzeichen)
+        if federfuehrung:
+            self.el(m, "Federfuehrung", federfuehrung)
         if bemerkung:
             self.el(m, "Bemerkung", bemerkung)
         medium = self.el(m, "Medium", listURI="urn:xoev-de:xdomea:codeliste:medium", listVersionID="1.0")
@@ -120,8 +124,6 @@ class _Writer:
             ape = self.el(m, "Aktenplaneinheit")
             self.el(ape, "Kennzeichen", aplan[0])
             self.el(ape, "Inhaltsangabe", aplan[1])
-        if federfuehrung:
-            self.el(m, "Federfuehrung", federfuehrung)
 
     def version(self, parent: ET.Element, file_key: str, name: str, content: bytes, when: datetime,
                 number: int = 1) -> None:
@@ -140,7 +142,8 @@ class _Writer:
         self.el(fmt, "Version", "")
         prim = self.el(fmt, "Primaerdokument")
         self.el(prim, "Dateiname", member)
-        self.el(prim, "DateinameOriginal", name)
+        if not self.v2:
+            self.el(prim, "DateinameOriginal", name)
         self.el(prim, "DatumUhrzeit", when.isoformat(timespec="seconds"))
 
     def versions(self, parent: ET.Element, file_key: str, name: str, content: bytes, when: datetime,
@@ -335,23 +338,26 @@ class RealStyleSet(FixtureSet):
     foreign: list[FixtureCase] = field(default_factory=list)  # Aktenplan entry S-II 40 50
     foreign_federfuehrung: list[FixtureCase] = field(default_factory=list)  # entry AP 99.1, Federführung S-Z
     versioned: list[FixtureCase] = field(default_factory=list)  # every document in versions 1-3
+    xdomea_2: list[FixtureCase] = field(default_factory=list)  # XDOMEA 2.4.0 (0503) and 2.3.0 (0401)
 
 
 def write_real_style(directory: Path, seed: int = 21, *, version: str = "3.1.0") -> RealStyleSet:
     """Packages as document systems write them: an Anbieteverzeichnis 0501 (metadata only) and the
     Aussonderung 0503 of the same Akten (file names sorting the other way round), a Vorgang without
     Akte, Akten of foreign Aktenplan entries (one mapped by prefix, one with a Federführung), and a
-    package whose documents come in three versions. All persons are invented (``planted``)."""
+    package whose documents come in three versions, and packages in XDOMEA 2.4.0 and 2.3.0. All
+    persons are invented (``planted``)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    all_cases, planted = generate_cases(12, seed)
+    all_cases, planted = generate_cases(16, seed)
     active = [c for c in all_cases if c.get("state") != "Storniert"]
-    groups = [active[0:2], active[2:4], active[4:6], active[6:8], active[8:10]]
+    groups = [active[0:2], active[2:4], active[4:6], active[6:8], active[8:10], active[10:12], active[12:13]]
     out = RealStyleSet([], [], planted)
     early, late = datetime(2026, 1, 12, 8, 0, tzinfo=TZ), datetime(2026, 3, 16, 14, 0, tzinfo=TZ)
 
     def put(name: str, cases: list[dict[str, Any]], **kw: Any) -> list[FixtureCase]:
-        msg, xml, files, fcs = build_message(cases, seed, version=version, **kw)
+        kw.setdefault("version", version)
+        msg, xml, files, fcs = build_message(cases, seed, **kw)
         path = write_zip(directory / name, {msg: xml, **files})
         for fc in fcs:
             fc.package = path
@@ -365,7 +371,10 @@ def write_real_style(directory: Path, seed: int = 21, *, version: str = "3.1.0")
     out.foreign_federfuehrung = put("fremder_aktenplan_federfuehrung.zip", groups[3], message="0401",
                                     foreign=FOREIGN_UNMAPPED, federfuehrung=FOREIGN_FEDERFUEHRUNG, created=late)
     out.versioned = put("versionen.zip", groups[4], message="0401", versions=3, created=late)
-    out.cases = [*out.sequence, *out.vorgang_only, *out.foreign, *out.foreign_federfuehrung, *out.versioned]
+    out.xdomea_2 = put("xdomea_2_4_aussonderung.zip", groups[5], message="0503", created=late, version="2.4.0")
+    out.xdomea_2 += put("xdomea_2_3_abgabe.zip", groups[6], message="0401", created=late, version="2.3.0")
+    out.cases = [*out.sequence, *out.vorgang_only, *out.foreign, *out.foreign_federfuehrung, *out.versioned,
+                 *out.xdomea_2]
     return out
 
 

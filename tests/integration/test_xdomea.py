@@ -150,9 +150,9 @@ def write_hostile(directory: Path) -> dict[str, str]:
     (directory / "g_zip_bombe.zip").write_bytes(_patch_declared_size(bomb, member, 3_900_000_000))
     expected["g_zip_bombe.zip"] = "Schutz vor ZIP-Bomben"
 
-    ns_old = xml.replace(b"urn:xoev-de:xdomea:schema:3.0.0", b"urn:xoev-de:xdomea:schema:2.4.0")
+    ns_old = xml.replace(b"urn:xoev-de:xdomea:schema:3.0.0", b"urn:xoev-de:xdomea:schema:2.1.0")
     write_zip(directory / "h_version_2.zip", {name: ns_old, **files})
-    expected["h_version_2.zip"] = "unterstützt wird XDOMEA 3.x"
+    expected["h_version_2.zip"] = "unterstützt werden XDOMEA 3.x (3.0.0, 3.1.0) sowie 2.3 und 2.4"
     return expected
 
 

@@ -148,3 +148,25 @@ def test_ask_case_answers_about_a_foreign_akte(real, synced, run_lotse):
     assert r["case"]["procedure_type"] == "sonstiges Verfahren"
     values = [p.value for p in real.planted if p.aktenzeichen in {fc.aktenzeichen} and len(p.value) >= MIN_LEN]
     assert not [v for v in values if v in r["answer"]]
+
+
+def test_xdomea_2_4_and_2_3_packages_are_read_like_3_x(real):
+    import zipfile
+
+    conn = _conn(real)
+    by_name = {p.name: p for p in real.packages}
+    for name, ns in (("xdomea_2_4_aussonderung.zip", "2.4.0"), ("xdomea_2_3_abgabe.zip", "2.3.0")):
+        with zipfile.ZipFile(by_name[name]) as zf:
+            xml = zf.read(next(n for n in zf.namelist() if n.endswith(".xml")))
+        assert f"urn:xoev-de:xdomea:schema:{ns}".encode() in xml
+        assert b"DateinameOriginal" not in xml and b"NummerImUebergeordnetenContainer" not in xml  # 3.x only
+        assert conn._current().packages[[p.name for p in conn._current().packages].index(name)].xdomea_version == ns
+    assert len(real.xdomea_2) >= 3
+    for fc in real.xdomea_2:
+        case = conn.get_case(fc.uuid)
+        assert case.aktenzeichen == fc.aktenzeichen
+        assert case.procedure_type == catalog().by_code(fc.code).name
+        for fp in fc.procedures:
+            for fd in fp.documents:
+                # without DateinameOriginal the file name is the Dateiname without its UUID prefix
+                assert {f.file_name: f.content for f in conn.read_document(fd.uuid)} == fd.files
