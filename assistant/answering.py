@@ -127,6 +127,8 @@ class AnswerPipeline:
             yield from self._refuse(hits, timings, t0)
             return
 
+        # for quoting, a follow-up's own words count three times: they say what is asked now
+        focus = standalone if standalone == question else f"{question} {question} {standalone}"
         provider_name, fallback, replaced = self.provider.name, None, False
         text = ""
         first_token = None
@@ -158,12 +160,12 @@ class AnswerPipeline:
             if fallback is not None:
                 notice = (self.prompts.extractive["invalid_citations_notice"] if replaced or "Quellenangabe" in fallback
                           else self.prompts.extractive["fallback_notice"].format(reason=fallback))
-                text = self.extractive.compose(standalone, hits) + "\n\n" + notice
+                text = self.extractive.compose(focus, hits) + "\n\n" + notice
                 provider_name = f"extractive (Ersatz für {self.provider.name})"
                 first_token = first_token or time.perf_counter()
                 yield {"type": "replace", "text": text, "reason": fallback}
         else:
-            for piece in self.extractive.stream(standalone, hits):
+            for piece in self.extractive.stream(focus, hits):
                 if cancel is not None and cancel.is_set():
                     break
                 first_token = first_token or time.perf_counter()

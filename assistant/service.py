@@ -104,7 +104,7 @@ class Assistant:
         from .answering import citation_dict
         from .casework import checklist_items, missing_documents, read_case
 
-        facts = read_case(self.efile, aktenzeichen)
+        facts = read_case(self.efile, aktenzeichen, self.kb.cfg.default_department)
         if not principal.may_see(facts.department):
             raise NotFoundError("Diese Akte gehört nicht zu Ihren Fachbereichen.")
         items = checklist_items(self.kb, facts)

@@ -200,7 +200,7 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
         a = get_assistant()
         if a.efile is None:
             raise HTTPException(status_code=503, detail=msg.EFILE_OFF)
-        facts = read_case(a.efile, aktenzeichen)
+        facts = read_case(a.efile, aktenzeichen, a.kb.cfg.default_department)
         if not principal.may_see(facts.department):
             raise HTTPException(status_code=404, detail=msg.CASE_NOT_VISIBLE)
         body = {"aktenzeichen": facts.aktenzeichen, "procedure_type": facts.procedure_type, "state": facts.state,
