@@ -157,9 +157,18 @@ BEHOERDE_ANSCHRIFT = ("Landeshauptstadt München, Sozialreferat, {{ behoerde.amt
 VG_MUENCHEN = ("Bayerischen Verwaltungsgericht München, Postfachanschrift: Postfach 20 05 43, "
                "80005 München, Hausanschrift: Bayerstraße 30, 80335 München")
 
-KONTAKT = P("Bei Fragen erreichen Sie mich telefonisch unter {{ sachbearbeitung.telefon }} oder "
-            "per E-Mail an {{ sachbearbeitung.email }}. Bitte geben Sie bei allen Rückfragen Ihr "
-            "Aktenzeichen {{ akte.aktenzeichen }} an.")
+# the caseworker's own telephone and e-mail where the profile has them, else the office's (once)
+KONTAKT = [
+    IF("sachbearbeitung.telefon or sachbearbeitung.email",
+       P("Bei Fragen erreichen Sie mich telefonisch unter "
+         "{{ sachbearbeitung.telefon or behoerde.telefon }} oder per E-Mail an "
+         "{{ sachbearbeitung.email or behoerde.email }}. Bitte geben Sie bei allen Rückfragen Ihr "
+         "Aktenzeichen {{ akte.aktenzeichen }} an.")),
+    IF("not (sachbearbeitung.telefon or sachbearbeitung.email)",
+       P("Bei Fragen erreichen Sie uns telefonisch unter {{ behoerde.telefon }} oder per E-Mail an "
+         "{{ behoerde.email }}. Bitte geben Sie bei allen Rückfragen Ihr Aktenzeichen "
+         "{{ akte.aktenzeichen }} an.")),
+]
 
 RB_WIDERSPRUCH_SGG = [
     P("Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe Widerspruch erhoben "
@@ -225,8 +234,14 @@ TEMPLATES = [
                   hint="Voraussichtlicher Entscheidungszeitpunkt (optional)"),
         ],
         "body": [
-            P("vielen Dank für Ihren Antrag auf {{ akte.verfahren }} vom {{ akte.antragsdatum }}. "
-              "Hiermit bestätigen wir Ihnen, dass Ihr Antrag bei uns eingegangen ist."),
+            IF("akte.eingangsdatum",
+               P("vielen Dank für Ihren {{ akte.antragsart or \"Antrag\" }} auf {{ akte.verfahren }} vom "
+                 "{{ akte.antragsdatum }}. Hiermit bestätigen wir Ihnen, dass Ihr Antrag am "
+                 "**{{ akte.eingangsdatum }}** bei uns eingegangen ist.")),
+            IF("not akte.eingangsdatum",
+               P("vielen Dank für Ihren {{ akte.antragsart or \"Antrag\" }} auf {{ akte.verfahren }} vom "
+                 "{{ akte.antragsdatum }}. Hiermit bestätigen wir Ihnen, dass Ihr Antrag bei uns "
+                 "eingegangen ist.")),
             P("Ihr Antrag wird unter dem Aktenzeichen **{{ akte.aktenzeichen }}** bearbeitet. Bitte "
               "geben Sie dieses Aktenzeichen bei allen Schreiben und Rückfragen an. So können wir "
               "Ihr Anliegen schneller zuordnen."),
@@ -236,9 +251,14 @@ TEMPLATES = [
             P("Wir prüfen Ihren Antrag jetzt. Falls wir noch Unterlagen oder Angaben von Ihnen "
               "benötigen, schreiben wir Ihnen gesondert. Sie müssen im Moment nichts weiter "
               "unternehmen."),
-            P("Bitte teilen Sie uns Änderungen, die für Ihren Antrag wichtig sind, umgehend mit – "
-              "zum Beispiel eine neue Anschrift, geänderte Einkommensverhältnisse oder eine "
-              "Änderung des Finanzierungsplans."),
+            IF("\"Zuschuss\" in akte.verfahren",
+               P("Bitte teilen Sie uns Änderungen, die für Ihren Antrag wichtig sind, umgehend mit – "
+                 "zum Beispiel eine neue Anschrift, eine Änderung des Vorhabens oder des "
+                 "Finanzierungsplans.")),
+            IF("\"Zuschuss\" not in akte.verfahren",
+               P("Bitte teilen Sie uns Änderungen, die für Ihren Antrag wichtig sind, umgehend mit – "
+                 "zum Beispiel eine neue Anschrift, geänderte Einkommensverhältnisse oder eine "
+                 "Änderung in Ihrem Haushalt.")),
             KONTAKT,
             P("Informationen zum Datenschutz nach Art. 13 DSGVO finden Sie unter "
               "{{ behoerde.internet }}."),
@@ -247,41 +267,64 @@ TEMPLATES = [
     {
         "name": "anforderung_unterlagen",
         "title": "Anforderung fehlender Unterlagen",
-        "description": ("Fordert fehlende Unterlagen mit Fristsetzung an und weist nach § 66 Abs. 3 "
-                        "SGB I schriftlich auf die Folgen fehlender Mitwirkung hin (Versagung)."),
+        "description": ("Fordert die in der E-Akte fehlenden Unterlagen an. Erste Anforderung mit der "
+                        "Frist der Amtsregel ohne Versagungshinweis; erst nach einer erfolglosen "
+                        "Anforderung mit Frist von zwei Wochen und Hinweis nach § 66 Abs. 3 SGB I."),
         "case_types": SGB_CASE_TYPES,
         "four_eyes": False,
         "legal_basis": ["§ 60 SGB I", "§ 66 SGB I", "§ 67 SGB I"],
         "betreff": "Anforderung fehlender Unterlagen – Ihre Mitwirkung nach § 60 SGB I",
         "fields": COMMON_FIELDS + [
-            FRIST_14,
-            field("unterlagen", "list", "generated", hint="Welche Unterlagen fehlen?",
+            field("frist", "date", "computed", rule="workdays:14",
+                  hint="Nach der Regel des Amts: erste Anforderung bei Wohngeld und Unterhaltsvorschuss drei "
+                       "Wochen, sonst zwei Wochen; erneute Anforderung zwei Wochen; ab heute, auf den "
+                       "nächsten Werktag verschoben"),
+            field("nachforderung", "date", "efile", required=False,
+                  hint="Datum der ersten, erfolglosen Anforderung (aus der E-Akte). Leer bei der ersten "
+                       "Anforderung: dann ohne Hinweis auf die Versagung. Ausgefüllt: erneute Anforderung "
+                       "mit Hinweis nach § 66 Abs. 3 SGB I"),
+            field("unterlagen", "list", "generated",
+                  hint="Welche Unterlagen fehlen? Vorschlag: Checkliste des Verfahrens abzüglich der "
+                       "Unterlagen in der E-Akte",
                   query="Erforderliche Unterlagen und Nachweise für den Antrag, Checkliste "
                         "fehlende Nachweise"),
         ],
         "body": [
-            P("vielen Dank für Ihren Antrag auf {{ akte.verfahren }} vom {{ akte.antragsdatum }}. "
-              "Damit wir über Ihren Antrag entscheiden können, benötigen wir noch die folgenden "
-              "Unterlagen:"),
+            IF("not nachforderung",
+               P("vielen Dank für Ihren {{ akte.antragsart or \"Antrag\" }} auf {{ akte.verfahren }} vom "
+                 "{{ akte.antragsdatum }}. Damit wir über Ihren Antrag entscheiden können, benötigen "
+                 "wir noch die folgenden Unterlagen:")),
+            IF("nachforderung",
+               P("mit Schreiben vom {{ nachforderung }} hatten wir Sie gebeten, uns für Ihren "
+                 "{{ akte.antragsart or \"Antrag\" }} auf {{ akte.verfahren }} vom {{ akte.antragsdatum }} "
+                 "Unterlagen einzureichen. Leider liegen uns die folgenden Unterlagen bis heute nicht "
+                 "vor:")),
             FOR("u", "unterlagen", LI("{{ u }}")),
             P("Bitte reichen Sie die Unterlagen **bis spätestens {{ frist }}** bei uns ein. Bitte "
               "senden Sie uns nur Kopien; Originale benötigen wir nur, wenn wir Sie ausdrücklich "
               "darum bitten."),
             P("Wenn Sie einzelne Unterlagen nicht rechtzeitig beschaffen können, melden Sie sich "
-              "bitte vor Ablauf der Frist bei mir. Wir finden dann gemeinsam eine Lösung, zum "
+              "bitte vor Ablauf der Frist bei uns. Wir finden dann gemeinsam eine Lösung, zum "
               "Beispiel eine Verlängerung der Frist."),
-            H("Hinweis auf Ihre Mitwirkungspflichten und die Folgen fehlender Mitwirkung"),
-            P("Wer Sozialleistungen beantragt, muss nach § 60 Abs. 1 Satz 1 SGB I alle Tatsachen "
-              "angeben, die für die Leistung erheblich sind, und Beweisurkunden vorlegen oder ihrer "
-              "Vorlage zustimmen."),
-            P("Kommen Sie dieser Mitwirkungspflicht nicht nach und wird dadurch die Aufklärung des "
-              "Sachverhalts erheblich erschwert, kann die Leistung nach § 66 Abs. 1 SGB I ohne "
-              "weitere Ermittlungen bis zur Nachholung der Mitwirkung ganz oder teilweise versagt "
-              "werden. Nach § 66 Abs. 3 SGB I weisen wir Sie deshalb ausdrücklich darauf hin: "
-              "**Wenn Sie die oben genannten Unterlagen nicht bis zum {{ frist }} vorlegen, kann "
-              "die beantragte Leistung ganz oder teilweise versagt werden.**"),
-            P("Reichen Sie die Unterlagen später nach, prüfen wir nach § 67 SGB I, ob die Leistung "
-              "nachträglich ganz oder teilweise erbracht werden kann."),
+            IF("not nachforderung",
+               H("Ihre Mitwirkung"),
+               P("Wer Sozialleistungen beantragt, muss nach § 60 Abs. 1 Satz 1 SGB I alle Tatsachen "
+                 "angeben, die für die Leistung erheblich sind, und Beweisurkunden vorlegen oder ihrer "
+                 "Vorlage zustimmen. Ohne die genannten Unterlagen können wir über Ihren Antrag nicht "
+                 "abschließend entscheiden.")),
+            IF("nachforderung",
+               H("Hinweis auf Ihre Mitwirkungspflichten und die Folgen fehlender Mitwirkung"),
+               P("Wer Sozialleistungen beantragt, muss nach § 60 Abs. 1 Satz 1 SGB I alle Tatsachen "
+                 "angeben, die für die Leistung erheblich sind, und Beweisurkunden vorlegen oder ihrer "
+                 "Vorlage zustimmen."),
+               P("Kommen Sie dieser Mitwirkungspflicht nicht nach und wird dadurch die Aufklärung des "
+                 "Sachverhalts erheblich erschwert, kann die Leistung nach § 66 Abs. 1 SGB I ohne "
+                 "weitere Ermittlungen bis zur Nachholung der Mitwirkung ganz oder teilweise versagt "
+                 "werden. Nach § 66 Abs. 3 SGB I weisen wir Sie deshalb ausdrücklich darauf hin: "
+                 "**Wenn Sie die oben genannten Unterlagen nicht bis zum {{ frist }} vorlegen, kann "
+                 "die beantragte Leistung ganz oder teilweise versagt werden.**"),
+               P("Reichen Sie die Unterlagen später nach, prüfen wir nach § 67 SGB I, ob die Leistung "
+                 "nachträglich ganz oder teilweise erbracht werden kann.")),
             KONTAKT,
         ],
     },
@@ -747,9 +790,15 @@ def _address_and_info_block(document):
         ("", "(bitte bei Antwort angeben)"),
         None,
         ("Sachbearbeitung", "{{ sachbearbeitung.name }}"),
+        "{%p if sachbearbeitung.zimmer %}",
         ("Zimmer", "{{ sachbearbeitung.zimmer }}"),
+        "{%p endif %}",
+        "{%p if sachbearbeitung.telefon and sachbearbeitung.telefon != behoerde.telefon %}",
         ("Telefon", "{{ sachbearbeitung.telefon }}"),
+        "{%p endif %}",
+        "{%p if sachbearbeitung.email and sachbearbeitung.email != behoerde.email %}",
         ("E-Mail", "{{ sachbearbeitung.email }}"),
+        "{%p endif %}",
         None,
         ("Dienstgebäude", "{{ behoerde.strasse }}"),
         ("", "{{ behoerde.plz_ort }}"),
@@ -765,6 +814,9 @@ def _address_and_info_block(document):
         first = False
         if item is None:
             _add_runs(p, " ", size=4)
+            continue
+        if isinstance(item, str):  # Jinja paragraph tag (the paragraph is removed when rendered)
+            _add_runs(p, item, size=8)
             continue
         label, value = item
         p.paragraph_format.tab_stops.add_tab_stop(Mm(26))
@@ -928,6 +980,8 @@ SAMPLE_BASE = {
         "betreff": "Wohngeld – Antrag vom 12.03.2026",
         "verfahren": "Wohngeld",
         "antragsdatum": "12.03.2026",
+        "antragsart": "Antrag",
+        "eingangsdatum": "16.03.2026",
     },
     "sachbearbeitung": {
         "name": "Bärbel Schäfer",
@@ -941,6 +995,7 @@ SAMPLE_BASE = {
 
 SAMPLE_VALUES = {
     "frist": "07.04.2026",
+    "nachforderung": "02.03.2026",
     "unterlagen": ["Mietbescheinigung des Vermieters (Formular „Mietbescheinigung“)",
                    "Einkommensnachweise der letzten drei Monate für alle Haushaltsmitglieder",
                    "Kontoauszüge Januar bis März 2026 & Nachweis über Rücklagen < 5.000 EUR"],
@@ -976,7 +1031,8 @@ EXPECTED_ALWAYS = ["Landeshauptstadt München", "Sozialreferat", "Amt für Wohne
                    "Sehr geehrte Frau Müller-Öztürk,", "Mit freundlichen Grüßen",
                    "S-III-WG/2026/004711", "20.03.2026"]
 EXPECTED_PER_TEMPLATE = {
-    "eingangsbestaetigung": ["Eingangsbestätigung", "30.04.2026"],
+    "eingangsbestaetigung": ["Eingangsbestätigung", "30.04.2026", "am 16.03.2026 bei uns eingegangen",
+                             "Änderung in Ihrem Haushalt"],
     "anforderung_unterlagen": ["§ 60 Abs. 1 Satz 1 SGB I", "§ 66 Abs. 3 SGB I",
                                "ganz oder teilweise versagt werden", "07.04.2026",
                                "Kontoauszüge Januar bis März 2026 & Nachweis über Rücklagen < 5.000"],

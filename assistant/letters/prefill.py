@@ -50,6 +50,56 @@ _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 # sentences meant for staff, not for a citizen's letter
 _INTERNAL = re.compile(r"Sachbearbeitung|\bintern\b|Leitfaden|Arbeitsanweisung|Checkliste|Teamleitung|Amtsleitung|"
                        r"Sachgebietsleitung|Fachverfahren|Vier-Augen|Textbaustein|Kürzel", re.I)
+# sentences addressed to staff: imperatives of guidance ("Prüfen Sie, ob ..."), duties of the office in
+# the passive infinitive ("Vor der Aufhebung ist die Person anzuhören"), the citizen in third person
+_STAFF_IMPERATIVE = re.compile(
+    r"^(?:Bitte\s+)?(?:Prüfen|Fordern|Setzen|Legen|Verwenden|Vermerken|Dokumentieren|Beachten|Hören|Erfassen|"
+    r"Leiten|Klären|Kontrollieren|Nutzen|Informieren|Vergewissern|Ermitteln|Holen|Achten|Wählen|Ziehen|"
+    r"Begründen|Benennen|Versenden|Senden|Übernehmen|Übertragen|Veranlassen|Bescheiden|Erstellen|Notieren|"
+    r"Weisen|Lassen|Geben|Bearbeiten|Beteiligen|Schicken|Stellen)\s+Sie\b")
+_STAFF_DUTY = re.compile(r"\b(?:ist|sind)\b[^.;:]*?\b(?:\w+zu(?:[a-zäöüß]{2,})en|zu\s+[a-zäöüß]+en)\b")
+_STAFF_WORDS = re.compile(r"Sachbearbeit|Sachgebiet|Formblatt|Vordruck|Bürgerin oder (?:den|der) Bürger|"
+                          r"Wiedervorlage|E-Akte|Gesprächsnotiz|Aktenvermerk|"
+                          r"\bdie Person\b|\bder Person\b|Antragstellende|Leistungsberechtigte[n]?\b|"
+                          r"\bBetroffene[n]?\b|\bvermerken\b|\bdokumentieren\b", re.I)
+# a work step in infinitive form ("Sachverhalt vollständig ermitteln und ... festlegen.")
+_FINITE = re.compile(r"\b(?:ist|sind|war|waren|wird|werden|wurde|wurden|hat|haben|hatte|kann|können|muss|müssen|"
+                     r"soll|sollen|darf|dürfen|gilt|gelten|besteht|bestehen|liegt|liegen|erhalten|erhält|"
+                     r"bitten|bitte|wir|ich|Sie)\b")
+_INFINITIVE_END = re.compile(r"\b[a-zäöüß]+(?:en|ern|eln)[.!]?$")
+# a sentence cut from a list or a parenthesis: "..., wenn." / "... 1.240 EUR),." / "(z."
+_FRAGMENT = re.compile(r"(?:\b(?:wenn|dass|ob|weil|soweit|sofern|insbesondere|z)\.$|[,(]\s*\.$|\)\s*,\s*\.?$|^[^(]*\))")
+_LEGAL_STATEMENT = re.compile(r"^(?:Nach|Gemäß|Laut)\s+(?:den\s+|dem\s+)?(?:§|Art\.)")
+_ADDRESSED = re.compile(r"\b(?:Sie|Ihnen|Ihr|Ihre|Ihren|Ihrem|Ihrer|Ihres)\b")
+# grant wording that belongs to Zuschüsse only (never in a Wohngeld or other benefit letter)
+_GRANT_WORDS = re.compile(r"Finanzierungsplan|Zuwendung|Verwendungsnachweis|Zuschussempfänger|Mittelabruf")
+
+
+def addressed_to_staff(sentence: str) -> bool:
+    """True for a sentence of internal guidance that must not go into a citizen's letter."""
+    s = sentence.strip()
+    if not s or s[0].islower() or _FRAGMENT.search(s):  # a fragment of a sentence cut by the passage
+        return True
+    if _INFINITIVE_END.search(s) and not _FINITE.search(s):
+        return True
+    if _INTERNAL.search(s) or _STAFF_IMPERATIVE.search(s) or _STAFF_WORDS.search(s):
+        return True
+    if _LEGAL_STATEMENT.match(s):  # "Nach § 48 Abs. 1 SGB X ist ... aufzuheben": the law, not an instruction
+        return False
+    return bool(_STAFF_DUTY.search(s)) and not _ADDRESSED.search(s)
+
+
+#: (template, field) whose text depends on facts and a decision only the caseworker knows: the
+#: proposal stays empty with a note, the best passages are offered to read (never pasted)
+READ_ONLY_PROPOSALS = {
+    ("anhoerung", "begruendung"): "Die rechtliche Würdigung hängt von der beabsichtigten Entscheidung und "
+    "dem Sachverhalt ab. Bitte formulieren Sie sie selbst (Rechtsgrundlage, z. B. § 48 SGB X, und warum sie "
+    "hier greift); die Quellen unten helfen beim Nachlesen.",
+    ("weiterleitung", "begruendung"): "Warum die Landeshauptstadt München nicht zuständig ist, steht nur in "
+    "der Akte (z. B. Wohnsitz außerhalb Münchens). Bitte formulieren Sie den Grund selbst oder lassen Sie "
+    "das Feld leer; die Quellen unten helfen beim Nachlesen.",
+}
+
 QUOTE_BONUS = 2.0  # ready-made letter text (Textbausteine are block quotes) is preferred
 
 
@@ -62,6 +112,25 @@ class CaseData:
     procedure_coo: str | None  # the Vorgang letters are filed into (the latest open one)
     applicant: dict[str, Any] | None = field(default=None, repr=False)
     antrag_date: date | None = None
+    #: type of the application the letter answers (``Antrag``, ``Weiterleistungsantrag`` ...)
+    application_type: str | None = None
+    #: Posteingang: the e-file's date of receipt of that application
+    receipt_date: date | None = None
+    #: document types of incoming documents: the whole case / the filing target only
+    held_types: frozenset[str] = frozenset()
+    target_types: frozenset[str] = frozenset()
+    #: dates of earlier requests for documents sent in the filing target's Vorgang (oldest first)
+    request_dates: tuple[date, ...] = ()
+
+
+#: document types that are an application (the Antrag of a Vorgang)
+APPLICATION_TYPES = ("Antrag", "Erstantrag", "Weiterleistungsantrag", "Änderungsantrag", "Folgeantrag",
+                     "Überprüfungsantrag")
+#: document types of an outgoing request for documents (Mitwirkungsaufforderung) or its reminder
+REQUEST_TYPES = frozenset({"Nachforderung", "Mitwirkungsaufforderung", "Aufforderung zur Mitwirkung",
+                           "Aufforderung Auskunft", "Auskunftsersuchen", "Erinnerung"})
+#: titles of the request letters Lotse files (the e-file names a document by its title)
+REQUEST_TITLES = ("Anforderung fehlender Unterlagen", "Erinnerung")
 
 
 def legal_references(text: str) -> list[str]:
@@ -74,14 +143,39 @@ def legal_references(text: str) -> list[str]:
     return out
 
 
+def _date_of(d: Any) -> date | None:
+    return d.date() if isinstance(d, datetime) else None
+
+
+def _is_incoming(doc: Any) -> bool:
+    return doc.kind in (None, "Eingang")
+
+
+def _read_antrag_json(efile: EFileConnector, doc: Any) -> dict[str, Any] | None:
+    for f in efile.read_document(doc.coo):
+        if f.file_name == "antrag.json":
+            try:
+                data = json.loads(f.content.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                log.warning("antrag.json of document %s is not valid JSON", doc.coo)
+                return None
+            return data if isinstance(data, dict) else None
+    return None
+
+
 def load_case(efile: EFileConnector, aktenzeichen: str) -> CaseData:
-    """Find the case by Aktenzeichen and read its Antrag (``antrag.json``) live."""
+    """Find the case by Aktenzeichen, list its documents and read its Antrag (``antrag.json``) live.
+
+    The letter answers the filing target (the latest open Vorgang): its application decides the
+    Betreff, the application date and the date of receipt (the e-file's Posteingang date of that
+    document). The applicant's address comes from the newest ``antrag.json`` of the case."""
     az = aktenzeichen.strip()
     refs = efile.search_cases(aktenzeichen=az)
     if not refs:
         raise NotFound(f"Zum Aktenzeichen {az} gibt es keine (nicht stornierte) Akte in der E-Akte.")
     case = efile.get_case(refs[0].coo)
     case_type = CASE_TYPE_BY_PROCEDURE.get(case.procedure_type or "")
+    cat = catalog()
     procedures = []
     for ref in case.procedures:
         try:
@@ -90,35 +184,60 @@ def load_case(efile: EFileConnector, aktenzeichen: str) -> CaseData:
             continue
     open_procs = [p for p in procedures if (p.state or "") not in CLOSED_STATES]
     target = (open_procs[-1] if open_procs else (procedures[-1] if procedures else None))
-    applicant, antrag_date = None, None
+    docs_by_proc = {p.coo: efile.list_documents(p.coo) for p in procedures}
+    held: set[str] = set()
+    target_types: set[str] = set()
+    requests: list[date] = []
     for proc in procedures:
-        docs = efile.list_documents(proc.coo)
-        antrag = next((d for d in docs if (d.kind in (None, "Eingang")) and d.name.startswith("Antrag")), None)
-        if antrag is None:
-            continue
-        for f in efile.read_document(antrag.coo):
-            if f.file_name == "antrag.json":
-                try:
-                    applicant = json.loads(f.content.decode("utf-8"))
-                except (ValueError, UnicodeDecodeError):
-                    log.warning("antrag.json of document %s is not valid JSON", antrag.coo)
-                    applicant = None
-                break
-        if applicant is not None:
-            raw = applicant.get("antragsdatum") if isinstance(applicant, dict) else None
-            try:
-                antrag_date = parse_date(raw) if raw else None
-            except ValueError:
-                antrag_date = None
-            if antrag_date is None and antrag.created_at is not None:
-                antrag_date = antrag.created_at.date()
+        for d in docs_by_proc[proc.coo]:
+            dtype = cat.document_type(d.name)
+            if _is_incoming(d):
+                if dtype:
+                    held.add(dtype)
+                    if target is not None and proc.coo == target.coo:
+                        target_types.add(dtype)
+            elif (target is not None and proc.coo == target.coo
+                  and (dtype in REQUEST_TYPES or d.name.startswith(REQUEST_TITLES))):
+                # a request of an earlier Vorgang (last year's application) does not count
+                when = _date_of(d.created_at)
+                if when is not None:
+                    requests.append(when)
+    # the application the letter answers: the filing target's, else the newest one of the case
+    order = ([target] if target is not None else []) + [p for p in reversed(procedures) if p is not target]
+    application = None
+    for proc in order:
+        application = next((d for d in docs_by_proc[proc.coo]
+                            if _is_incoming(d) and cat.document_type(d.name) in APPLICATION_TYPES), None)
+        if application is not None:
             break
+    app_json = _read_antrag_json(efile, application) if application is not None else None
+    applicant = app_json
+    if applicant is None:  # address data: the newest antrag.json of the case
+        for proc in reversed(procedures):
+            for d in docs_by_proc[proc.coo]:
+                if d is not application and _is_incoming(d) and cat.document_type(d.name) in APPLICATION_TYPES:
+                    applicant = _read_antrag_json(efile, d)
+                    if applicant is not None:
+                        break
+            if applicant is not None:
+                break
+    receipt = _date_of(application.created_at) if application is not None else None
+    antrag_date = None
+    raw = app_json.get("antragsdatum") if app_json else None
+    try:
+        antrag_date = parse_date(str(raw)) if raw else None
+    except ValueError:
+        antrag_date = None
+    if antrag_date is None:
+        antrag_date = receipt
     if antrag_date is None and case.runtime_from is not None:
         antrag_date = case.runtime_from.date()
-    log.info("case %s loaded for a letter: %d procedures, filing target %s, antrag %s", case.coo,
-             len(procedures), target.coo if target else None, "found" if applicant else "missing")
-    return CaseData(case, case_type, target.coo if target else None,
-                    applicant if isinstance(applicant, dict) else None, antrag_date)
+    log.info("case %s loaded for a letter: %d procedures, filing target %s, application %s, antrag %s, "
+             "%d earlier requests", case.coo, len(procedures), target.coo if target else None,
+             application.coo if application else None, "found" if applicant else "missing", len(requests))
+    return CaseData(case, case_type, target.coo if target else None, applicant, antrag_date,
+                    cat.document_type(application.name) if application is not None else None, receipt,
+                    frozenset(held), frozenset(target_types), tuple(sorted(requests)))
 
 
 def recipient(applicant: dict[str, Any] | None, case_type: str | None) -> dict[str, str]:
@@ -153,22 +272,134 @@ def briefanrede(empfaenger: dict[str, Any] | None) -> str:
 
 
 def case_block(data: CaseData) -> dict[str, str]:
+    """``akte``: Aktenzeichen, Betreff of the procedure the letter answers, its application date and
+    the date of receipt (Posteingang) of that application."""
     verfahren = ""
     if data.applicant and isinstance(data.applicant.get("verfahren"), str):
         verfahren = data.applicant["verfahren"]
     verfahren = verfahren or data.case.procedure_type or ""
     antragsdatum = format_date(data.antrag_date) if data.antrag_date else ""
-    betreff = f"{verfahren} – Antrag vom {antragsdatum}" if antragsdatum else verfahren
+    art = data.application_type if data.application_type not in (None, "Antrag", "Erstantrag") else "Antrag"
+    if antragsdatum:
+        betreff = f"{verfahren} – {art} vom {antragsdatum}"
+    else:
+        betreff = f"{verfahren} – {art}" if data.application_type else verfahren
     return {"aktenzeichen": data.case.aktenzeichen, "betreff": betreff, "verfahren": verfahren,
-            "antragsdatum": antragsdatum}
+            "antragsdatum": antragsdatum, "antragsart": art,
+            "eingangsdatum": format_date(data.receipt_date) if data.receipt_date else ""}
 
 
 def sachbearbeitung_for(principal: Principal, cfg: LetterConfig, case_type: str | None) -> dict[str, str]:
+    """The caseworker's own contact data. Without a profile only the name is known: the office's
+    central telephone and e-mail are NOT printed as personal contact (the letterhead has them)."""
     p = cfg.sachbearbeitung.get(principal.user_id)
     if p is not None:
         return p.model_dump()
-    b = cfg.behoerde_for(case_type)
-    return {"name": principal.display_name, "telefon": b.telefon, "email": b.email, "zimmer": ""}
+    return {"name": principal.display_name, "telefon": "", "email": "", "zimmer": ""}
+
+
+# -- missing documents and the office's sequence rule for requests -----------------------------
+
+#: a checklist item is satisfied by any of these document types
+EQUIVALENT_TYPES: dict[str, frozenset[str]] = {
+    "Antrag": frozenset(APPLICATION_TYPES),
+    "Nachweis Einkommen": frozenset({"Nachweis Einkommen", "Einkommensnachweis"}),
+    "Einkommensnachweis": frozenset({"Nachweis Einkommen", "Einkommensnachweis"}),
+    "Mietvertrag": frozenset({"Mietvertrag", "Mietbescheinigung", "Nachweis Miete"}),
+    "Mietbescheinigung": frozenset({"Mietvertrag", "Mietbescheinigung", "Nachweis Miete"}),
+    "Kontoauszüge": frozenset({"Kontoauszüge", "Kontoauszug"}),
+    "Attest": frozenset({"Attest", "Ärztliches Attest"}),
+    "Gutachten": frozenset({"Gutachten", "Pflegegutachten"}),
+}
+#: checklist items that a continuation (any Vorgang after the first) must bring anew: an older
+#: proof in an earlier Vorgang does not count (Wohngeld checklist: "aktuelle Einkommensnachweise")
+CURRENT_TYPES = frozenset({"Nachweis Einkommen", "Einkommensnachweis"})
+#: how a document type is named to the citizen
+CITIZEN_LABELS = {
+    "Antrag": "Unterschriebener Antrag",
+    "Nachweis Einkommen": "Nachweise über das Einkommen aller Haushaltsmitglieder (z. B. Lohn- oder "
+                          "Gehaltsabrechnungen der letzten drei Monate, Rentenbescheid)",
+    "Einkommensnachweis": "Nachweise über das Einkommen aller Haushaltsmitglieder (z. B. Lohn- oder "
+                          "Gehaltsabrechnungen der letzten drei Monate, Rentenbescheid)",
+    "Nachweis Vermögen": "Nachweise über Ihr Vermögen (z. B. Sparbuch, Depotauszug)",
+    "Mietvertrag": "Mietvertrag oder Mietbescheinigung des Vermieters",
+    "Mietbescheinigung": "Mietbescheinigung des Vermieters",
+    "Kontoauszüge": "Kontoauszüge aller Konten der letzten drei Monate",
+    "Rentenbescheid": "aktueller Rentenbescheid bzw. Rentenanpassungsmitteilung",
+    "Meldebescheinigung": "Meldebescheinigung",
+    "Geburtsurkunde": "Geburtsurkunde des Kindes",
+    "Schulbescheinigung": "Schulbescheinigung",
+    "Heimvertrag": "Heimvertrag",
+    "Pflegegutachten": "Pflegegutachten des Medizinischen Dienstes",
+}
+
+
+@dataclass(frozen=True)
+class RequestRule:
+    """The office's rule for a request for documents: the first request and a repeated one."""
+
+    first_days: int
+    first_code: str
+    later_days: int
+    later_code: str
+
+
+#: office rules per case type (Wohngeld: checklist S-III, WG-NF-01/02; S-I: Arbeitsanweisung
+#: Mitwirkung, MW-01/02; UVG: Auskunftsersuchen three weeks). The § 66 Abs. 3 SGB I warning
+#: belongs to the repeated request only.
+REQUEST_RULES: dict[str, RequestRule] = {
+    "wohngeld": RequestRule(21, "WG-NF-01", 14, "WG-NF-02"),
+    "grundsicherung": RequestRule(14, "MW-01", 14, "MW-02"),
+    "hilfe_zur_pflege": RequestRule(14, "MW-01", 14, "MW-02"),
+    "bildung_teilhabe": RequestRule(14, "MW-01", 14, "MW-02"),
+    "unterhaltsvorschuss": RequestRule(21, "UV-Auskunft", 14, "UV-Erinnerung"),
+}
+DEFAULT_REQUEST_RULE = RequestRule(14, "", 14, "")
+
+
+def request_rule(case_type: str | None) -> RequestRule:
+    return REQUEST_RULES.get(case_type or "", DEFAULT_REQUEST_RULE)
+
+
+def missing_documents(data: CaseData) -> tuple[list[str], list[str]] | None:
+    """(missing checklist types, their citizen-facing names): the procedure's checklist from the
+    catalog minus the document types the case holds; None when the catalog has no checklist."""
+    proc = catalog().by_name(data.case.procedure_type)
+    if proc is None or not proc.checklist:
+        return None
+    continuation = data.application_type not in (None, "Antrag", "Erstantrag")
+    missing = []
+    for item in proc.checklist:
+        ok = EQUIVALENT_TYPES.get(item, frozenset({item}))
+        pool = data.target_types if (continuation and item in CURRENT_TYPES) else data.held_types
+        if not (ok & pool):
+            missing.append(item)
+    labels = []
+    for item in missing:
+        label = CITIZEN_LABELS.get(item, item)
+        if continuation and item in CURRENT_TYPES:
+            label = "Aktuelle " + label
+        labels.append(label[0].upper() + label[1:])
+    return missing, labels
+
+
+def unterlagen_proposal(data: CaseData) -> dict[str, Any]:
+    """Proposal for ``unterlagen`` from the case: never a search in the guidance."""
+    found = missing_documents(data)
+    base = {"proposal": True, "query": "", "legal_references": [], "sources": []}
+    if found is None:
+        return {**base, "value": [],
+                "message": "Für dieses Verfahren ist im Verfahrenskatalog keine Checkliste hinterlegt. Bitte "
+                           "tragen Sie die fehlenden Unterlagen selbst ein, jede einzeln und konkret."}
+    missing, labels = found
+    checklist = ", ".join(catalog().by_name(data.case.procedure_type).checklist)
+    if not missing:
+        return {**base, "value": [],
+                "message": f"Laut Checkliste ({checklist}) liegen alle Unterlagen in der E-Akte vor. Bitte "
+                           "tragen Sie nur ein, was bei der Prüfung tatsächlich noch fehlt."}
+    return {**base, "value": labels,
+            "message": f"Checkliste des Verfahrens ({checklist}) abzüglich der Unterlagen in der E-Akte: es fehlt "
+                       f"{', '.join(missing)}. Bitte prüfen und konkretisieren (Zeitraum, Person)."}
 
 
 class ProposalBuilder:
@@ -208,7 +439,8 @@ class ProposalBuilder:
         allowed = list(principal.departments)
         return [d for d in wanted if d in allowed] if wanted else allowed
 
-    def propose(self, spec: FieldSpec, principal: Principal, case_type: str | None, verfahren: str) -> dict[str, Any]:
+    def propose(self, spec: FieldSpec, principal: Principal, case_type: str | None, verfahren: str,
+                template: str = "") -> dict[str, Any]:
         query = f"{spec.query or spec.hint} {verfahren}".strip()
         empty = {"proposal": True, "value": [] if spec.type == "list" else "", "query": query, "sources": [],
                  "legal_references": [], "message": ""}
@@ -222,12 +454,19 @@ class ProposalBuilder:
             hits = self._search(query, None)
         if not hits:
             return {**empty, "message": "Keine passende Textstelle in den freigegebenen Quellen gefunden."}
+        note = READ_ONLY_PROPOSALS.get((template, spec.name))
+        if note is not None:
+            return {**empty, "sources": self._to_read(hits), "message": note}
+        grants = case_type == "zuschuss"
         if spec.type == "list":
-            value, used = self._list(query, hits)
+            value, used = self._list(query, hits, grants)
         else:
-            value, used = self._text(query, hits)
+            value, used = self._text(query, hits, grants)
         if not used:
-            return {**empty, "message": "Keine passende Textstelle in den freigegebenen Quellen gefunden."}
+            return {**empty, "sources": self._to_read(hits),
+                    "message": "Die Quellen enthalten hierzu nur interne Arbeitshinweise, keinen Text für den "
+                               "Brief. Bitte formulieren Sie diesen Teil selbst; die Quellen helfen beim "
+                               "Nachlesen."}
         text = "\n".join(value) if isinstance(value, list) else value
         refs = legal_references(text)
         for i in used:
@@ -242,6 +481,21 @@ class ProposalBuilder:
         return {"proposal": True, "value": value, "query": query, "sources": sources, "legal_references": refs,
                 "message": "Vorschlag aus den freigegebenen Quellen – bitte prüfen, anpassen und übernehmen."}
 
+    def passages_to_read(self, spec: FieldSpec, principal: Principal, case_type: str | None,
+                         verfahren: str) -> list[dict[str, Any]]:
+        """The best passages for a field, offered to read beside a proposal made from the case."""
+        if self.kb is None:
+            return []
+        deps = self._departments(principal, case_type)
+        if deps == []:
+            return []
+        return self._to_read(self._search(f"{spec.query or spec.hint} {verfahren}".strip(), deps))
+
+    @staticmethod
+    def _to_read(hits) -> list[dict[str, Any]]:
+        return [{"n": n, "source": h.source, "title": h.title, "section": h.section, "page": h.page,
+                 "chunk_id": h.chunk_id, "score": round(h.score, 4)} for n, h in enumerate(hits[:3], 1)]
+
     # -- assembly ------------------------------------------------------------------
     def _score(self, weights: dict[str, float], sentence: str) -> float:
         from indexer import analyze
@@ -251,18 +505,20 @@ class ProposalBuilder:
         return overlap / math.log(8 + len(terms)) if overlap > 0 else 0.0
 
     @staticmethod
-    def _candidates(text: str) -> tuple[list[str], bool]:
+    def _candidates(text: str, grants: bool = False) -> tuple[list[str], bool]:
         quoted = [ln.lstrip().lstrip(">").strip() for ln in text.splitlines() if ln.lstrip().startswith(">")]
         body = "\n".join(quoted) if quoted else text
         out = []
         for raw in _SPLIT.split(body):
             s = _LIST_MARK.sub("", raw).strip().lstrip(">").strip()
-            if " | " in s or _INTERNAL.search(s) or not 25 <= len(s) <= 600:
+            if " | " in s or addressed_to_staff(s) or not 25 <= len(s) <= 600:
+                continue
+            if not grants and _GRANT_WORDS.search(s):
                 continue
             out.append(s if s[-1] in ".!?:)" else s + ".")
         return out, bool(quoted)
 
-    def _text(self, query: str, hits) -> tuple[str, list[int]]:
+    def _text(self, query: str, hits, grants: bool = False) -> tuple[str, list[int]]:
         from indexer import analyze_query
 
         weights = analyze_query(query)
@@ -272,7 +528,7 @@ class ProposalBuilder:
             if h.score < 0.5 * top:
                 break
             prior = 1.0 / (1 + 0.35 * i)
-            candidates, quoted = self._candidates(h.text)
+            candidates, quoted = self._candidates(h.text, grants)
             if quoted:
                 prior *= QUOTE_BONUS
             for pos, s in enumerate(candidates):
@@ -295,7 +551,7 @@ class ProposalBuilder:
                 paragraphs[-1] += " " + s
         return "\n".join(paragraphs), used
 
-    def _list(self, query: str, hits) -> tuple[list[str], list[int]]:
+    def _list(self, query: str, hits, grants: bool = False) -> tuple[list[str], list[int]]:
         items: list[str] = []
         used: list[int] = []
         top = hits[0].score or 1.0
@@ -310,7 +566,8 @@ class ProposalBuilder:
                     found.append(ln.split(" | ")[0].strip())
             else:
                 found = [_LIST_MARK.sub("", ln).strip().rstrip(",;") for ln in lines if _LIST_MARK.match(ln)]
-            found = [f for f in found if 3 <= len(f) <= 300 and not _INTERNAL.search(f)]
+            found = [f for f in found if 3 <= len(f) <= 300 and not addressed_to_staff(f)
+                     and (grants or not _GRANT_WORDS.search(f))]
             if not found:
                 continue
             used.append(i)
@@ -320,7 +577,7 @@ class ProposalBuilder:
             if len(items) >= self.cfg.proposal_max_items:
                 break
         if not items:  # no list in the passages: the best sentences become the items
-            text, used = self._text(query, hits)
+            text, used = self._text(query, hits, grants)
             items = [s for s in re.split(r"(?<=[.!?])\s+|\n", text) if s.strip()]
         return items[: self.cfg.proposal_max_items], used
 
@@ -343,6 +600,7 @@ def prefill(template: LetterTemplate, data: CaseData, principal: Principal, cfg:
     props: dict[str, Any] = {}
     empfaenger = recipient(data.applicant, data.case_type)
     akte = case_block(data)
+    earlier = data.request_dates[-1] if data.request_dates else None  # the last request sent
     for spec in template.fields:
         if spec.name == "empfaenger":
             values[spec.name] = empfaenger
@@ -354,10 +612,24 @@ def prefill(template: LetterTemplate, data: CaseData, principal: Principal, cfg:
             values[spec.name] = sachbearbeitung_for(principal, cfg, data.case_type)
         elif spec.name == "rechtsweg":
             values[spec.name] = cfg.rechtsweg.get(data.case_type or "", "")
+        elif spec.name == "nachforderung":
+            values[spec.name] = format_date(earlier) if earlier else ""
+        elif spec.name == "frist" and template.field("nachforderung") is not None:
+            rule = request_rule(data.case_type)
+            days = rule.later_days if earlier else rule.first_days
+            values[spec.name] = format_date(deadline(f"workdays:{days}", today))
+        elif spec.name == "bezugsschreiben_datum" and earlier:
+            values[spec.name] = format_date(earlier)  # the earlier request in the e-file; editable
         elif spec.source == "computed":
             values[spec.name] = computed_value(spec, today, empfaenger)
+        elif spec.name == "unterlagen" and spec.source == "generated":
+            p = unterlagen_proposal(data)  # from the case and the catalog, never from a search
+            if proposals is not None:  # the office's checklist in the guidance, to read
+                p["sources"] = proposals.passages_to_read(spec, principal, data.case_type, akte["verfahren"])
+            props[spec.name] = p
+            values[spec.name] = p["value"]
         elif spec.source == "generated" and proposals is not None:
-            p = proposals.propose(spec, principal, data.case_type, akte["verfahren"])
+            p = proposals.propose(spec, principal, data.case_type, akte["verfahren"], template.name)
             props[spec.name] = p
             values[spec.name] = p["value"]
         else:

@@ -1,0 +1,322 @@
+"""What Lotse fills into a letter by itself, read as a reviewer would (issue 13, content findings).
+
+Drafts are made from cases in the real e-file double process (generated cases plus a few written
+for the finding at hand) and read back from the rendered DOCX with python-docx:
+
+* Anforderung fehlender Unterlagen names the checklist items missing from THIS case (never the
+  application that is in the file) and follows the office rule: the first request gets the rule's
+  deadline (Wohngeld WG-NF-01: three weeks) and no Versagung warning; only after an earlier request
+  (WG-NF-02) two weeks with the § 66 Abs. 3 SGB I warning.
+* Eingangsbestätigung: the date of receipt is the e-file's Posteingang date, not the application date.
+* Betreff and filing target: the procedure the letter answers (the continuation, not the first one).
+* No grant wording in benefit letters; no internal instruction sentences in proposals.
+* Contact block: no empty "Zimmer", the central hotline not printed as personal contact.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from datetime import date
+
+import pytest
+
+from assistant import Principal
+from assistant.letters import LetterService
+from assistant.letters.calendar import deadline, format_date
+from assistant.letters.config import LetterConfig, PersonConfig
+from assistant.letters.prefill import addressed_to_staff
+from connectors.efile.double.generator import generate_cases
+from tests.conftest import demo_kb_copy
+
+try:
+    from tests.integration.efile_fixtures import DoubleProcess, make_client
+except ImportError:  # pragma: no cover - depends on how pytest puts tests on sys.path
+    from efile_fixtures import DoubleProcess, make_client  # type: ignore
+
+SEED, N_CASES = 3, 20
+ANNA = Principal("anna", "Anna Beispiel")  # no contact profile
+BERND = Principal("bernd", "Bernd Prüfer")  # with a profile (room, direct line, own e-mail)
+TODAY = date(2026, 5, 21)  # Thursday
+FIRST_WG = format_date(deadline("workdays:21", TODAY))  # 11.06.2026 (Thursday)
+TWO_WEEKS = format_date(deadline("workdays:14", TODAY))  # 05.06.2026 (after Fronleichnam)
+
+AZ_ONLY_ANTRAG = "S-III-WG/2026/900001"
+AZ_SECOND_REQUEST = "S-III-WG/2026/900002"
+AZ_GRUSI = "S-III-GRUSI/2026/900003"
+ANTRAGSDATUM = "2026-04-27"  # signed by the applicant
+POSTEINGANG = "2026-04-30T09:15:00+02:00"  # received by the office (e-file Eingangsdatum)
+EARLIER_REQUEST = "2026-05-04T10:00:00+02:00"
+
+
+def _antrag_doc(verfahren: str, name: str, extra: dict | None = None) -> dict:
+    data = {"verfahren": verfahren, "antragsdatum": ANTRAGSDATUM, "anrede": "Frau", "vorname": "Erika",
+            "nachname": "Musterfrau", "strasse": "Lindwurmstraße", "hausnummer": "12", "plz": "80337",
+            "ort": "München", **(extra or {})}
+    return {"kind": "Eingang", "shortname": name, "date": POSTEINGANG,
+            "files": [{"name": "antrag.json", "json": data}]}
+
+
+def _written_cases() -> list[dict]:
+    only_antrag = {
+        "objname": AZ_ONLY_ANTRAG, "shortname": "Wohngeld Musterfrau, Erika", "procedure_type": "WG",
+        "procedures": [{"shortname": "Erstantrag Wohngeld 2026", "documents": [
+            _antrag_doc("Wohngeld", "Antrag Wohngeld Musterfrau, Erika")]}],
+    }
+    second = copy.deepcopy(only_antrag)
+    second["objname"] = AZ_SECOND_REQUEST
+    second["procedures"][0]["documents"].append(
+        {"kind": "Erledigung", "shortname": "Anforderung fehlender Unterlagen", "date": EARLIER_REQUEST,
+         "files": [{"name": "anforderung.txt", "text": "Bitte reichen Sie ... ein."}]})
+    grusi = {
+        "objname": AZ_GRUSI, "shortname": "Grundsicherung Musterfrau, Erika", "procedure_type": "GRUSI",
+        "procedures": [{"shortname": "Grundsicherung Erstantrag 2026", "documents": [
+            _antrag_doc("Grundsicherung im Alter", "Antrag Grundsicherung im Alter Musterfrau, Erika")]}],
+    }
+    return [only_antrag, second, grusi]
+
+
+# -- fixtures ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def generated():
+    cases, _planted = generate_cases(N_CASES, SEED)
+    return cases
+
+
+@pytest.fixture(scope="module")
+def double(tmp_path_factory, generated):
+    tmp = tmp_path_factory.mktemp("efile-letter-content")
+    cases_file = tmp / "cases.json"
+    cases_file.write_text(json.dumps({"cases": generated + _written_cases()}, ensure_ascii=False),
+                          encoding="utf-8")
+    d = DoubleProcess(tmp / "eakte.sqlite3", ["--cases", str(cases_file)]).start()
+    yield d
+    d.stop()
+
+
+@pytest.fixture(scope="module")
+def demo_kb(tmp_path_factory, demo_index, embedder):
+    return demo_kb_copy(demo_index, tmp_path_factory.mktemp("kb"), embedder)
+
+
+@pytest.fixture
+def efile(double):
+    c = make_client(double.base_url, timeout=15.0, retries=1)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def service(tmp_path, efile, demo_kb):
+    cfg = LetterConfig(sachbearbeitung={"bernd": PersonConfig(name="Bernd Prüfer", telefon="089 233-96123",
+                                                              email="bernd.pruefer@muenchen.de",
+                                                              zimmer="2.114")})
+    return LetterService(f"sqlite:///{tmp_path / 'letters.db'}", efile, demo_kb, cfg, today=lambda: TODAY)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def _lines(data: bytes) -> list[str]:
+    """Visible paragraphs, the information block (table) first, as a reviewer reads the letter."""
+    import docx
+
+    d = docx.Document(io.BytesIO(data))
+    out: list[str] = []
+    for t in d.tables:
+        for row in t.rows:
+            for cell in row.cells:
+                out.extend(p.text for p in cell.paragraphs)
+    out.extend(p.text for p in d.paragraphs)
+    return [x for x in out if x.strip()]
+
+
+def _draft(service, principal, az, template):
+    view = service.create_draft(principal, az, template)
+    return view, _lines(service.render_docx(view["id"]))
+
+
+def _active(generated):
+    return [c for c in generated if c.get("state") != "Storniert"]
+
+
+def _continuation_case(generated) -> dict:
+    found = [c for c in _active(generated) if c["procedure_type"] == "WG" and len(c["procedures"]) > 1]
+    assert found, "no generated Wohngeld case with a continuation"
+    return found[0]
+
+
+def _info(lines: list[str], label: str) -> list[str]:
+    return [ln.split("\t", 1)[1] for ln in lines if ln.startswith(label + "\t")]
+
+
+# -- Anforderung fehlender Unterlagen --------------------------------------------------------
+
+def test_first_request_names_the_missing_documents_three_weeks_without_warning(service):
+    view, lines = _draft(service, ANNA, AZ_ONLY_ANTRAG, "anforderung_unterlagen")
+    text = "\n".join(lines)
+    items = view["fields"]["unterlagen"]
+    # checklist Wohngeld = Antrag, Nachweis Einkommen, Mietvertrag; the Antrag is in the file
+    assert len(items) == 2, items
+    assert any("Einkommen" in i for i in items) and any("Miet" in i for i in items)
+    assert not any("Antrag" in i for i in items), items
+    assert all(i in lines for i in items)
+    p = view["proposals"]["unterlagen"]
+    assert p["proposal"] is True and "Nachweis Einkommen" in p["message"] and "E-Akte" in p["message"]
+    assert p["sources"] and all(s["chunk_id"] for s in p["sources"])  # guidance to read, opens in the UI
+    # office rule WG-NF-01: three weeks, no Versagung warning
+    assert view["fields"]["frist"] == FIRST_WG == "11.06.2026"
+    assert f"bis spätestens {FIRST_WG}" in text
+    assert "§ 66" not in text and "versagt" not in text
+    assert "§ 60 Abs. 1 Satz 1 SGB I" in text
+    assert view["fields"]["nachforderung"] == ""
+
+
+def test_request_after_an_unanswered_one_warns_with_two_weeks(service):
+    view, lines = _draft(service, ANNA, AZ_SECOND_REQUEST, "anforderung_unterlagen")
+    text = "\n".join(lines)
+    assert view["fields"]["nachforderung"] == "04.05.2026"
+    assert "mit Schreiben vom 04.05.2026 hatten wir Sie gebeten" in text
+    assert view["fields"]["frist"] == TWO_WEEKS
+    assert "§ 66 Abs. 3 SGB I" in text and "ganz oder teilweise versagt werden" in text
+    assert f"nicht bis zum {TWO_WEEKS} vorlegen" in text
+    assert "§ 67 SGB I" in text
+
+
+def test_erinnerung_refers_to_the_earlier_request_from_the_file(service):
+    view, _lines_ = _draft(service, ANNA, AZ_SECOND_REQUEST, "erinnerung")
+    assert view["fields"]["bezugsschreiben_datum"] == "04.05.2026"
+
+
+def test_s1_first_request_two_weeks_without_warning_and_no_generic_checklist(service):
+    view, lines = _draft(service, ANNA, AZ_GRUSI, "anforderung_unterlagen")
+    text = "\n".join(lines)
+    assert view["fields"]["frist"] == TWO_WEEKS  # Arbeitsanweisung Mitwirkung S-I: MW-01, two weeks
+    assert "§ 66" not in text and "versagt" not in text
+    # no checklist in the catalog: nothing invented, a note for the caseworker instead
+    assert view["fields"]["unterlagen"] == []
+    assert "keine Checkliste" in view["proposals"]["unterlagen"]["message"]
+
+
+def test_continuation_asks_for_current_income_proof_only(service, generated):
+    spec = _continuation_case(generated)
+    view, _ = _draft(service, ANNA, spec["objname"], "anforderung_unterlagen")
+    items = view["fields"]["unterlagen"]
+    assert len(items) == 1 and items[0].startswith("Aktuelle Nachweise über das Einkommen"), items
+
+
+def test_generated_complete_cases_get_no_invented_documents(service, generated):
+    for spec in _active(generated):
+        if spec["procedure_type"] != "WG" or len(spec["procedures"]) > 1:
+            continue
+        view = service.create_draft(ANNA, spec["objname"], "anforderung_unterlagen")
+        assert view["fields"]["unterlagen"] == [], spec["objname"]
+        assert "alle Unterlagen" in view["proposals"]["unterlagen"]["message"]
+        break
+    else:
+        pytest.skip("no single-procedure Wohngeld case generated")
+
+
+# -- Eingangsbestätigung, Betreff, filing target ----------------------------------------------
+
+def test_eingangsbestaetigung_uses_the_posteingang_date(service):
+    view, lines = _draft(service, ANNA, AZ_ONLY_ANTRAG, "eingangsbestaetigung")
+    text = "\n".join(lines)
+    assert view["fields"]["akte"]["antragsdatum"] == "27.04.2026"
+    assert view["fields"]["akte"]["eingangsdatum"] == "30.04.2026"
+    assert "Antrag auf Wohngeld vom 27.04.2026" in text
+    assert "dass Ihr Antrag am 30.04.2026 bei uns eingegangen ist" in text
+
+
+def test_betreff_and_filing_target_are_the_continuation(service, efile, generated):
+    spec = _continuation_case(generated)
+    second = spec["procedures"][1]
+    wl = next(d for d in second["documents"] if d["shortname"].startswith("Weiterleistungsantrag"))
+    received = format_date(date.fromisoformat(wl["date"][:10]))
+    view, lines = _draft(service, ANNA, spec["objname"], "eingangsbestaetigung")
+    akte = view["fields"]["akte"]
+    assert akte["betreff"] == f"Wohngeld – Weiterleistungsantrag vom {received}"
+    assert akte["betreff"] in lines
+    assert f"Weiterleistungsantrag auf Wohngeld vom {received}" in "\n".join(lines)
+    # filed into the continuation's Vorgang
+    case = efile.get_case(efile.search_cases(aktenzeichen=spec["objname"])[0].coo)
+    procs = [efile.get_procedure(r.coo) for r in case.procedures]
+    target = next(p for p in procs if p.title == second["shortname"])
+    assert view["procedure_coo"] == target.coo
+
+
+# -- no grant wording, no internal guidance in proposals ---------------------------------------
+
+def test_wohngeld_letters_have_no_grant_wording(service, generated):
+    spec = _continuation_case(generated)
+    for template in ("eingangsbestaetigung", "anforderung_unterlagen", "anhoerung", "weiterleitung",
+                     "ablehnung", "zwischennachricht", "erinnerung"):
+        view, lines = _draft(service, ANNA, spec["objname"], template)
+        text = "\n".join(lines)
+        for word in ("Finanzierungsplan", "Zuwendung", "Verwendungsnachweis"):
+            assert word not in text, (template, word)
+            for p in view["proposals"].values():
+                assert word not in json.dumps(p["value"], ensure_ascii=False), (template, word)
+
+
+@pytest.mark.parametrize("template", ["anhoerung", "weiterleitung", "ablehnung"])
+def test_proposals_hold_no_sentences_addressed_to_staff(service, generated, template):
+    seen = set()
+    for spec in _active(generated):
+        if spec["procedure_type"] in seen or spec["procedure_type"] == "ZUS" and template == "anhoerung":
+            continue
+        seen.add(spec["procedure_type"])
+        try:
+            view = service.create_draft(ANNA, spec["objname"], template)
+        except Exception as exc:  # template does not fit the procedure
+            assert "passt nicht" in str(exc)
+            continue
+        p = view["proposals"]["begruendung"]
+        value = p["value"]
+        for line in (value.splitlines() if isinstance(value, str) else value):
+            assert "ist die Person anzuhören" not in line
+            assert not line.startswith("Prüfen Sie")
+            assert "Sachbearbeitung" not in line and "Formblatt" not in line
+            assert not addressed_to_staff(line) or line.startswith("Rechtsgrundlagen:"), line
+        if not value:
+            assert "selbst" in p["message"] or "Keine" in p["message"], p["message"]
+            assert p["legal_references"] == []
+
+
+def test_staff_sentence_filter():
+    staff = ["Vor der Aufhebung ist die Person anzuhören, soweit nicht lediglich Leistungen angepasst werden.",
+             "Prüfen Sie, ob die Information bereits in der E-Akte vorliegt.",
+             "Antrag im Original mit dem Anschreiben an den zuständigen Träger senden.",
+             "Sachverhalt vollständig ermitteln und die beabsichtigte Entscheidung festlegen.",
+             "Die Frist ist im Fachverfahren als Wiedervorlage zu vermerken.",
+             "Anträge sind unverzüglich an den zuständigen Leistungsträger weiterzuleiten."]
+    citizen = ["Bitte reichen Sie die Unterlagen bis zum 05.06.2026 ein.",
+               "Ihr Einkommen übersteigt die Höchstgrenze nach Anlage 2 WoGG.",
+               "Sie sind verpflichtet, alle Tatsachen anzugeben, die für die Leistung erheblich sind.",
+               "Nach § 48 Abs. 1 SGB X ist ein Verwaltungsakt mit Dauerwirkung aufzuheben, soweit in den "
+               "Verhältnissen eine wesentliche Änderung eintritt."]
+    assert [s for s in staff if not addressed_to_staff(s)] == []
+    assert [s for s in citizen if addressed_to_staff(s)] == []
+
+
+# -- contact block ------------------------------------------------------------------------------
+
+def test_contact_block_without_profile_has_no_empty_room_and_no_hotline_as_personal(service):
+    view, lines = _draft(service, ANNA, AZ_ONLY_ANTRAG, "eingangsbestaetigung")
+    assert not any(ln.startswith("Zimmer") for ln in lines), "empty Zimmer line"
+    hotline = view["fields"]["behoerde"]["telefon"]
+    assert _info(lines, "Telefon") == [hotline]  # once: the office's line
+    assert _info(lines, "E-Mail") == [view["fields"]["behoerde"]["email"]]
+    assert _info(lines, "Sachbearbeitung") == ["Anna Beispiel"]
+    text = "\n".join(lines)
+    assert f"erreichen Sie uns telefonisch unter {hotline}" in text
+    assert "erreichen Sie mich" not in text
+
+
+def test_contact_block_with_profile_prints_the_caseworkers_own_contact(service):
+    view, lines = _draft(service, BERND, AZ_ONLY_ANTRAG, "anforderung_unterlagen")
+    assert _info(lines, "Zimmer") == ["2.114"]
+    assert _info(lines, "Telefon") == ["089 233-96123", view["fields"]["behoerde"]["telefon"]]
+    assert "bernd.pruefer@muenchen.de" in _info(lines, "E-Mail")
+    assert "erreichen Sie mich telefonisch unter 089 233-96123" in "\n".join(lines)
