@@ -543,9 +543,10 @@ TEMPLATES = [
                         "örtliche sachliche Zuständigkeit"),
         ],
         "body": [
-            P("Sie haben am {{ akte.antragsdatum }} bei uns einen Antrag auf {{ akte.verfahren }} "
-              "gestellt. Nach Prüfung Ihres Antrags müssen wir Ihnen leider mitteilen, dass wir für "
-              "die Entscheidung über Ihren Antrag nicht zuständig sind."),
+            P("Ihr Antrag auf {{ akte.verfahren }} vom {{ akte.antragsdatum }} ist am "
+              "{{ akte.eingangsdatum or akte.antragsdatum }} bei uns eingegangen. Nach Prüfung Ihres "
+              "Antrags müssen wir Ihnen leider mitteilen, dass wir für die Entscheidung über Ihren "
+              "Antrag nicht zuständig sind."),
             IF("begruendung", LINES("begruendung")),
             P("Wir haben Ihren Antrag deshalb nach § 16 Abs. 2 Satz 1 SGB I unverzüglich an den "
               "zuständigen Leistungsträger weitergeleitet:"),
@@ -554,7 +555,8 @@ TEMPLATES = [
             ADDR("{{ zustaendiger_traeger.plz_ort }}"),
             P(""),
             P("**Wichtig für Sie:** Ihr Antrag gilt nach § 16 Abs. 2 Satz 2 SGB I als an dem Tag "
-              "gestellt, an dem er bei uns eingegangen ist, also am {{ akte.antragsdatum }}. Durch "
+              "gestellt, an dem er bei uns eingegangen ist, also am "
+              "{{ akte.eingangsdatum or akte.antragsdatum }}. Durch "
               "die Weiterleitung entstehen Ihnen keine Nachteile. Sie müssen keinen neuen Antrag "
               "stellen."),
             P("Der zuständige Träger wird sich direkt mit Ihnen in Verbindung setzen. Bitte richten "
@@ -1049,7 +1051,7 @@ EXPECTED_PER_TEMPLATE = {
     "erinnerung": ["02.03.2026", "07.04.2026", "§ 66 Abs. 3", "ganz oder teilweise versagt"],
     "weiterleitung": ["§ 16 Abs. 2 Satz 1 SGB I", "§ 16 Abs. 2 Satz 2 SGB I",
                       "Landratsamt Fürstenfeldbruck", "Münchner Straße 32",
-                      "also am 12.03.2026"],
+                      "also am 16.03.2026"],
     "zwischennachricht": ["Deutschen Rentenversicherung", "30.04.2026"],
 }
 

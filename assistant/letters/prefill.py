@@ -628,6 +628,9 @@ def prefill(template: LetterTemplate, data: CaseData, principal: Principal, cfg:
                 p["sources"] = proposals.passages_to_read(spec, principal, data.case_type, akte["verfahren"])
             props[spec.name] = p
             values[spec.name] = p["value"]
+        elif spec.name == "unterlagen" and spec.source == "user":  # Erinnerung: still missing per the case
+            found = missing_documents(data)
+            values[spec.name] = found[1] if found else []
         elif spec.source == "generated" and proposals is not None:
             p = proposals.propose(spec, principal, data.case_type, akte["verfahren"], template.name)
             props[spec.name] = p

@@ -185,8 +185,10 @@ def test_request_after_an_unanswered_one_warns_with_two_weeks(service):
 
 
 def test_erinnerung_refers_to_the_earlier_request_from_the_file(service):
-    view, _lines_ = _draft(service, ANNA, AZ_SECOND_REQUEST, "erinnerung")
+    view, lines = _draft(service, ANNA, AZ_SECOND_REQUEST, "erinnerung")
     assert view["fields"]["bezugsschreiben_datum"] == "04.05.2026"
+    items = view["fields"]["unterlagen"]  # still missing according to the case
+    assert len(items) == 2 and all(i in lines for i in items), items
 
 
 def test_s1_first_request_two_weeks_without_warning_and_no_generic_checklist(service):
@@ -227,6 +229,16 @@ def test_eingangsbestaetigung_uses_the_posteingang_date(service):
     assert view["fields"]["akte"]["eingangsdatum"] == "30.04.2026"
     assert "Antrag auf Wohngeld vom 27.04.2026" in text
     assert "dass Ihr Antrag am 30.04.2026 bei uns eingegangen ist" in text
+
+
+def test_weiterleitung_counts_the_date_of_receipt_here(service):
+    view, lines = _draft(service, ANNA, AZ_ONLY_ANTRAG, "weiterleitung")
+    text = "\n".join(lines)
+    assert "Ihr Antrag auf Wohngeld vom 27.04.2026 ist am 30.04.2026 bei uns eingegangen" in text
+    assert "an dem er bei uns eingegangen ist, also am 30.04.2026" in text
+    # the reason is the caseworker's: empty, with a note and passages to read
+    p = view["proposals"]["begruendung"]
+    assert view["fields"]["begruendung"] == "" and p["sources"] and "selbst" in p["message"]
 
 
 def test_betreff_and_filing_target_are_the_continuation(service, efile, generated):
