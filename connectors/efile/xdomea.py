@@ -2,15 +2,20 @@
 
 Every ``*.zip`` directly in the configured directory is one package: an XDOMEA message
 (``Aussonderung.Aussonderung.0503``, ``Abgabe.Abgabe.0401`` or another message with
-``Schriftgutobjekt`` elements; namespace ``urn:xoev-de:xdomea:schema:3.x``) plus the primary
-document files it references. Mapping to the connector protocol:
+``Schriftgutobjekt`` elements; namespace ``urn:xoev-de:xdomea:schema:3.x``, ``2.3.x`` or ``2.4.x``,
+which use the same element names for everything read here) plus the primary document files it
+references. Mapping to the connector protocol:
 
 * ``Akte`` -> :class:`Case`: ``Identifikation/ID`` is the id (``coo``), ``AllgemeineMetadaten/
   Kennzeichen`` the Aktenzeichen, ``Betreff`` the title, ``Laufzeit/Beginn``/``Ende`` the runtime,
   ``Aktenplaneinheit/Kennzeichen`` the Aktenplan entry (mapped to a procedure type of
-  :mod:`connectors.efile.procedures`, else the Aktenzeichen code decides).
+  :mod:`connectors.efile.procedures`, else the Aktenzeichen code decides, else the procedure type
+  is the catalog's "sonstiges Verfahren", listed by ``search_cases(apentry=OTHER_PROCEDURE)``).
+  A ``Vorgang`` directly in the message (no Akte) becomes a case of its own.
 * ``Vorgang`` (and ``Teilvorgang``, flattened) -> :class:`Procedure`; documents directly in the
   Akte (or a ``Teilakte``) form one extra procedure ``<id>-akteninhalt``.
+* The same Akte in several packages is merged in message order (:func:`_combine`): a later 0503
+  with files supersedes a metadata-only 0501, a newer document version an older one.
 * ``Dokument`` -> :class:`DocumentRef` (name from ``Typ`` and ``Betreff``; kind ``Eingang`` with a
   ``Posteingangsdatum``, ``Erledigung`` with a ``Postausgangsdatum``); the files of its latest
   ``Version`` (every ``Format/Primaerdokument/Dateiname``) and of its ``Anlage`` elements are the
