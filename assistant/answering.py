@@ -24,7 +24,7 @@ from .config import AssistantConfig
 from .errors import ProviderError
 from .identity import Principal
 from .prompts import Prompts
-from .providers.extractive import ExtractiveProvider
+from .providers.extractive import ExtractiveProvider, words
 from .question_types import question_type
 
 log = logging.getLogger(__name__)
@@ -160,12 +160,14 @@ class AnswerPipeline:
             if fallback is not None:
                 notice = (self.prompts.extractive["invalid_citations_notice"] if replaced or "Quellenangabe" in fallback
                           else self.prompts.extractive["fallback_notice"].format(reason=fallback))
-                text = self.extractive.compose(focus, hits) + "\n\n" + notice
+                composed, hits = self.extractive.answer(focus, hits)
+                text = composed + "\n\n" + notice
                 provider_name = f"extractive (Ersatz für {self.provider.name})"
                 first_token = first_token or time.perf_counter()
                 yield {"type": "replace", "text": text, "reason": fallback}
         else:
-            for piece in self.extractive.stream(focus, hits):
+            composed, hits = self.extractive.answer(focus, hits)
+            for piece in words(composed):
                 if cancel is not None and cancel.is_set():
                     break
                 first_token = first_token or time.perf_counter()

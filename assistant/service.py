@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from indexer import KnowledgeBase
+from indexer.text import shift_citations
 
 from .answering import AnswerPipeline
 from .config import AssistantConfig, ExtractiveConfig
@@ -133,10 +134,7 @@ class Assistant:
         answer = "\n".join(lines)
         citations = [citation_dict(i, h) for i, h in enumerate(refs, 1)]
         if not policy.get("refused"):
-            import re
-
-            renumbered = re.sub(r"\[(\d+)\]", lambda m: f"[{int(m.group(1)) + offset}]", policy["answer"])
-            answer += "\n\n" + renumbered
+            answer += "\n\n" + shift_citations(policy["answer"], offset)
             citations += [dict(c, n=c["n"] + offset) for c in policy["citations"]]
         return {"answer": answer, "citations": citations, "refused": False, "provider": policy["provider"],
                 "fallback": policy.get("fallback"), "case": {"aktenzeichen": facts.aktenzeichen,

@@ -32,6 +32,13 @@ def cited_numbers(text: str) -> list[int]:
     return seen
 
 
+def shift_citations(text: str, offset: int) -> str:
+    """'[1] ... [2, 3]' -> '[4] ... [5, 6]' for offset 3 (answers appended after other cited text)."""
+    def shift(m: re.Match) -> str:
+        return "[" + ", ".join(str(int(n) + offset) for n in re.split(r"\s*[,;]\s*", m.group(1))) + "]"
+    return CITE.sub(shift, text)
+
+
 # --- sentences -----------------------------------------------------------------------------------
 _lock = threading.Lock()
 _tokenizer = None

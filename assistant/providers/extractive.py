@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterator
 
 from indexer import Hit, analyze, analyze_query
-from indexer.text import as_sentence
+from indexer.text import CITE, as_sentence, cited_numbers
 
 from ..passages import Unit, units
 from ..question_types import FACT_PATTERNS, question_type
@@ -151,14 +151,35 @@ class ExtractiveProvider:
                 return b
         return None
 
+    def answer(self, question: str, hits: list[Hit]) -> tuple[str, list[Hit]]:
+        """The composed answer with citations numbered [1], [2], ... in reading order, and the
+        passages in that order (uncited passages after them)."""
+        return renumber(self.compose(question, hits), hits)
+
     def stream(self, question: str, hits: list[Hit]) -> Iterator[str]:
-        text = self.compose(question, hits)
-        for piece in re.split(r"(?<=\s)", text):  # word by word, like a model would stream
-            if piece:
-                yield piece
+        yield from words(self.answer(question, hits)[0])
 
     def condense(self, question: str, history: list[tuple[str, str]]) -> str | None:
         return None  # the pipeline's rule-based condensing applies
+
+
+def renumber(text: str, hits: list[Hit]) -> tuple[str, list[Hit]]:
+    order = [n for n in cited_numbers(text) if 1 <= n <= len(hits)]
+    order += [n for n in range(1, len(hits) + 1) if n not in order]
+    new = {old: i for i, old in enumerate(order, 1)}
+
+    def fix(m: re.Match) -> str:
+        nums = [new[int(n)] for n in re.split(r"\s*[,;]\s*", m.group(1)) if int(n) in new]
+        return "[" + ", ".join(str(n) for n in nums) + "]" if nums else ""
+
+    return CITE.sub(fix, text), [hits[n - 1] for n in order]
+
+
+def words(text: str) -> Iterator[str]:
+    """Word by word, like a model would stream."""
+    for piece in re.split(r"(?<=\s)", text):
+        if piece:
+            yield piece
 
 
 def _similar(a: str, b: str) -> bool:

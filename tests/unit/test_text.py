@@ -91,3 +91,17 @@ def test_list_items_and_table_rows_keep_their_lead_in_and_header():
 ])
 def test_question_types(question, qtype):
     assert question_type(question) == qtype
+
+
+def test_citations_shift_when_an_answer_follows_other_cited_text():
+    from indexer.text import shift_citations
+
+    assert shift_citations("Erst [1], dann [2, 3].", 2) == "Erst [3], dann [4, 5]."
+
+
+def test_extractive_citations_are_numbered_in_reading_order():
+    from assistant.providers.extractive import renumber
+
+    text, order = renumber("Laut A: x [3]\n- y [1, 3]\n- z [5]", ["a", "b", "c", "d", "e"])
+    assert text == "Laut A: x [1]\n- y [2, 1]\n- z [3]"
+    assert order == ["c", "a", "e", "b", "d"]
