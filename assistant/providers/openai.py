@@ -94,5 +94,8 @@ class OpenAIProvider(LangChainProvider):
 
         llm = ChatOpenAI(base_url=cfg.base_url, model=cfg.model, api_key=cfg.api_key.get_secret_value(),
                          timeout=cfg.timeout_s, max_retries=0, max_tokens=cfg.max_tokens,
-                         temperature=cfg.temperature, streaming=True)
+                         temperature=cfg.temperature, streaming=True,
+                         # langchain-openai sends max_tokens as max_completion_tokens, which llama.cpp's
+                         # server (and other OpenAI-compatible servers) ignore: send the classic field too
+                         extra_body={"max_tokens": cfg.max_tokens})
         super().__init__(llm, prompts, f"dem Sprachmodell-Server {cfg.base_url}")

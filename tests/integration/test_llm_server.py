@@ -23,12 +23,6 @@ from tests.conftest import demo_kb_copy
 ME = Principal("anna", "Anna Beispiel")
 QUESTION = "Welche Frist gilt für den Widerspruch gegen einen Bescheid?"
 
-# Generation against the llama.cpp server is not bounded by OpenAIConfig.max_tokens today: langchain-openai
-# sends it as `max_completion_tokens`, which llama-cpp-python's server ignores, so the tiny model writes
-# until its context is full (~220 s per test on 2 cores). Marked slow until the provider sends `max_tokens`.
-RUNAWAY = pytest.mark.slow
-
-
 @pytest.fixture(scope="module")
 def llm_url():
     url = os.environ.get("LOTSE_TEST_LLM_URL")
@@ -44,7 +38,6 @@ def kb(tmp_path_factory, demo_index, embedder):
     return demo_kb_copy(demo_index, tmp_path_factory.mktemp("llm"), embedder)
 
 
-@RUNAWAY
 def test_openai_provider_streams_from_the_real_server(llm_url, kb, tmp_path):
     a = Assistant(AssistantConfig(top_k=2), OpenAIConfig(base_url=llm_url, model="local", timeout_s=300, max_tokens=40),
                   kb, f"sqlite:///{tmp_path / 'a.db'}")
@@ -100,7 +93,6 @@ def test_llm_slower_than_timeout_falls_back(kb, tmp_path):
         listener.close()
 
 
-@RUNAWAY
 def test_server_stopped_mid_session_falls_back_then_recovers(kb, tmp_path, llm_url):
     from assistant.providers.llamacpp import default_gguf
 
@@ -143,7 +135,6 @@ def test_llamacpp_provider_runs_a_local_gguf_in_process(llm_url, kb, tmp_path):
     assert done["citations"]
 
 
-@RUNAWAY
 def test_plain_language_proposal_comes_from_the_real_model(llm_url):
     from assistant.prompts import load_prompts
     from assistant.providers import build_provider
