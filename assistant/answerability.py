@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from indexer import Hit, KnowledgeBase, analyze, analyze_query
 from indexer.analysis import STOPWORDS, domain_terms
@@ -59,8 +60,13 @@ class Verdict:
     reason: str
 
 
-def _passage_terms(hit: Hit) -> set[str]:
-    return set(analyze(hit.text)) | set(analyze(hit.title)) | set(analyze(" ".join(hit.heading_path)))
+@lru_cache(maxsize=4096)
+def _terms(text: str) -> frozenset[str]:
+    return frozenset(analyze(text))
+
+
+def _passage_terms(hit: Hit) -> frozenset[str]:
+    return _terms(hit.text) | _terms(hit.title) | _terms(" ".join(hit.heading_path))
 
 
 def assess(question: str, hits: list[Hit], kb: KnowledgeBase, qtype: str, threshold: float) -> Verdict:
@@ -80,26 +86,19 @@ def assess(question: str, hits: list[Hit], kb: KnowledgeBase, qtype: str, thresh
     anchor_term = max(known_own, key=known_own.get) if known_own else None
     anchor = anchor_term is not None and any(anchor_term in ts for ts in terms)
     score = support * (0.5 + coverage) * (1.0 if anchor else 0.6)
-    reason = ""
     years = set(_YEAR.findall(question))
     year_missing = bool(years) and not any(y in h.text or y in h.title for y in years for h in top)
-    if year_missing:
-        reason = "das gefragte Jahr kommt in den Quellen nicht vor"
     fact = FACT_PATTERNS.get(qtype)
-    fa = 1.0
-    if fact is not None and qtype in ("amount", "deadline"):
-        fa = fact_anchor(weights, known, top, fact)
+    fa = fact_anchor(weights, known, top, fact) if qtype in ("amount", "deadline") else 1.0
     # a question about a thing the sources never name, in words of no social-law topic, is off-topic
     off_topic = (score < OFF_TOPIC_MAX_SCORE and bool(unknown_nouns(question, kb))
                  and not (set(analyze(question)) & domain_terms()))
-    if off_topic:
-        reason = "die Frage betrifft kein Thema der freigegebenen Quellen"
-    ok = score >= threshold and fa >= FACT_ANCHOR_MIN and not year_missing and not off_topic
-    if fa < FACT_ANCHOR_MIN:
-        reason = reason or "keine Angabe der gefragten Art zum Thema der Frage"
-    if not ok and not reason:
-        reason = "die gefundenen Textstellen beantworten die Frage nicht"
-    return Verdict(ok, round(score, 4), round(support, 4), round(coverage, 4), anchor, round(fa, 4), reason)
+    reasons = [(off_topic, "die Frage betrifft kein Thema der freigegebenen Quellen"),
+               (year_missing, "das gefragte Jahr kommt in den Quellen nicht vor"),
+               (fa < FACT_ANCHOR_MIN, "keine Angabe der gefragten Art zum Thema der Frage"),
+               (score < threshold, "die gefundenen Textstellen beantworten die Frage nicht")]
+    reason = next((text for failed, text in reasons if failed), "")
+    return Verdict(not reason, round(score, 4), round(support, 4), round(coverage, 4), anchor, round(fa, 4), reason)
 
 
 def fact_anchor(weights: dict[str, float], known: dict[str, float], top: list[Hit], fact) -> float:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
-from indexer.text import TABLE_SEP, as_sentence, clean_line, looks_like_steering, split_sentences
+from indexer.text import as_sentence, clean_line, looks_like_steering, split_sentences
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,9 @@ class Unit:
     para: int = -1  # paragraph number within the passage (running text)
 
 
-def units(text: str, hit: int) -> list[Unit]:
+@lru_cache(maxsize=4096)
+def units(text: str, hit: int) -> tuple[Unit, ...]:
+    """The units of one passage (cached: ranking, the answerability check and composing all read them)."""
     out: list[Unit] = []
     group = -1
     last_sentence = ""
@@ -35,7 +38,7 @@ def units(text: str, hit: int) -> list[Unit]:
     for line in text.splitlines():
         if not line.strip() or looks_like_steering(line):  # a quoted instruction spans its whole paragraph
             continue
-        if TABLE_SEP.strip() in line and line.count("|") >= 1 and not line.lstrip().startswith(("-", "*")):
+        if "|" in line and not line.lstrip().startswith(("-", "*")):
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             if all(re.fullmatch(r":?-{2,}:?", c) or not c for c in cells):
                 continue
@@ -51,16 +54,14 @@ def units(text: str, hit: int) -> list[Unit]:
             if prev_kind != "item":
                 group += 1
             prev_kind = "item"
-            if clean and not looks_like_steering(clean):
+            if clean:
                 out.append(Unit(hit, as_sentence(clean), "item", group, last_sentence))
             continue
         prev_kind = "sentence"
         para += 1
         for s in split_sentences(clean):
             s = s.strip()
-            if looks_like_steering(s):
-                continue
             last_sentence = as_sentence(s)
             if 20 <= len(s) <= 700:
                 out.append(Unit(hit, last_sentence, "sentence", -1, para=para))
-    return out
+    return tuple(out)

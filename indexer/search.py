@@ -110,7 +110,6 @@ class HybridSearcher:
         log.debug("search mode=%s hits=%d in %.1f ms", mode, len(hits), (time.perf_counter() - t0) * 1000)
         return hits
 
-
     def visible_departments(self, departments: list[str] | None) -> list[str] | None:
         """The departments whose documents a user of ``departments`` sees: their own plus the shared ones."""
         if departments is None:

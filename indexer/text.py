@@ -14,9 +14,8 @@ import threading
 from functools import lru_cache
 
 # --- markup --------------------------------------------------------------------------------------
-LIST_MARK = re.compile(r"^\s*(?:[-*•–]|\d{1,2}[.)]|[a-z][.)])\s+")
+LIST_MARK = re.compile(r"^\s*(?:[-*•–]|\d{1,2}[.)])\s+")  # not "a)": it would eat "z. B." at a line start
 EMPHASIS = re.compile(r"(\*\*|__|\*(?=\S)|(?<=\S)\*)")
-TABLE_SEP = " | "
 
 # --- citations in answers ------------------------------------------------------------------------
 CITE = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")

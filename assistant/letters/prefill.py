@@ -25,6 +25,7 @@ from typing import Any
 from connectors.catalog import catalog
 from connectors.efile.protocol import Case, EFileConnector
 from connectors.errors import NotFound
+from indexer.text import LIST_MARK, split_sentences
 
 from ..identity import Principal
 from .calendar import deadline, format_date, parse_date
@@ -44,9 +45,6 @@ _LEGAL_REF = re.compile(
     r"(?:\s*(?:und|bis|,)\s*\d+[a-z]?)?"
     r"\s+(?:SGB\s+(?:XII|XI|IX|VIII|VII|VI|IV|V|III|II|X|I)\b|[A-ZÄÖÜ][A-Za-zÄÖÜäöü-]*[A-Z][A-Za-z-]*)"
 )
-_SPLIT = re.compile(r"(?<!Abs\.)(?<!Nr\.)(?<!Art\.)(?<! S\.)(?<!vgl\.)(?<!bzw\.)(?<!ggf\.)(?<! z\. B\.)"
-                    r"(?<!Buchst\.)(?<=[.!?])\s+(?=[A-ZÄÖÜ(§0-9„\"])|\n+")
-_LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 # sentences meant for staff, not for a citizen's letter
 _INTERNAL = re.compile(r"Sachbearbeitung|\bintern\b|Leitfaden|Arbeitsanweisung|Checkliste|Teamleitung|Amtsleitung|"
                        r"Sachgebietsleitung|Fachverfahren|Vier-Augen|Textbaustein|Kürzel", re.I)
@@ -509,8 +507,8 @@ class ProposalBuilder:
         quoted = [ln.lstrip().lstrip(">").strip() for ln in text.splitlines() if ln.lstrip().startswith(">")]
         body = "\n".join(quoted) if quoted else text
         out = []
-        for raw in _SPLIT.split(body):
-            s = _LIST_MARK.sub("", raw).strip().lstrip(">").strip()
+        for raw in (x for line in body.splitlines() for x in split_sentences(line)):
+            s = LIST_MARK.sub("", raw).strip().lstrip(">").strip()
             if " | " in s or addressed_to_staff(s) or not 25 <= len(s) <= 600:
                 continue
             if not grants and _GRANT_WORDS.search(s):
@@ -565,7 +563,7 @@ class ProposalBuilder:
                 for ln in table[1:]:
                     found.append(ln.split(" | ")[0].strip())
             else:
-                found = [_LIST_MARK.sub("", ln).strip().rstrip(",;") for ln in lines if _LIST_MARK.match(ln)]
+                found = [LIST_MARK.sub("", ln).strip().rstrip(",;") for ln in lines if LIST_MARK.match(ln)]
             found = [f for f in found if 3 <= len(f) <= 300 and not addressed_to_staff(f)
                      and (grants or not _GRANT_WORDS.search(f))]
             if not found:

@@ -74,7 +74,7 @@ class ExtractiveProvider:
         qtype = question_type(question)
         ranked = self.rank(question, hits, qtype)
         if not ranked:  # nothing shares a word with the question: quote the best passage's start
-            first = units(hits[0].text, 1)[:2]
+            first = list(units(hits[0].text, 1)[:2])
             ranked = [(1.0, u) for u in first] or [(1.0, Unit(1, as_sentence(hits[0].text[:300]), "sentence", -1))]
         if qtype in ("list", "steps"):
             text = self._compose_list(ranked, hits)
@@ -84,7 +84,6 @@ class ExtractiveProvider:
 
     def _compose_list(self, ranked: list[tuple[float, Unit]], hits: list[Hit]) -> str | None:
         # the list (or table) whose items and lead-in best match the question, among the top units
-        best = None
         group_scores: dict[tuple[int, int], float] = {}
         for score, u in ranked[:12]:
             if u.kind in ("item", "row"):
