@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -29,6 +30,13 @@ class DoubleProcess:
         self.proc: subprocess.Popen[str] | None = None
         self.base_url = ""
         self.stderr_lines: list[str] = []
+
+    @classmethod
+    def with_cases(cls, folder: Path, cases: list[dict], extra_args: list[str] | None = None) -> DoubleProcess:
+        """A started double in ``folder`` that serves exactly ``cases`` (written to ``cases.json``)."""
+        cases_file = folder / "cases.json"
+        cases_file.write_text(json.dumps({"cases": cases}, ensure_ascii=False), encoding="utf-8")
+        return cls(folder / "eakte.sqlite3", ["--cases", str(cases_file), *(extra_args or [])]).start()
 
     def start(self, timeout: float = 30.0) -> DoubleProcess:
         env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}

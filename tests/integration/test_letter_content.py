@@ -87,11 +87,7 @@ def generated():
 
 @pytest.fixture(scope="module")
 def double(tmp_path_factory, generated):
-    tmp = tmp_path_factory.mktemp("efile-letter-content")
-    cases_file = tmp / "cases.json"
-    cases_file.write_text(json.dumps({"cases": generated + _written_cases()}, ensure_ascii=False),
-                          encoding="utf-8")
-    d = DoubleProcess(tmp / "eakte.sqlite3", ["--cases", str(cases_file)]).start()
+    d = DoubleProcess.with_cases(tmp_path_factory.mktemp("efile-letter-content"), generated + _written_cases())
     yield d
     d.stop()
 

@@ -66,10 +66,7 @@ def generated():
 
 @pytest.fixture(scope="module")
 def double(tmp_path_factory, generated):
-    tmp = tmp_path_factory.mktemp("efile-letters")
-    cases_file = tmp / "cases.json"
-    cases_file.write_text(json.dumps({"cases": generated}, ensure_ascii=False), encoding="utf-8")
-    d = DoubleProcess(tmp / "eakte.sqlite3", ["--cases", str(cases_file)]).start()
+    d = DoubleProcess.with_cases(tmp_path_factory.mktemp("efile-letters"), generated)
     yield d
     d.stop()
 

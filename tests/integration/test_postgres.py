@@ -8,7 +8,6 @@ Also here, without a server: the models and the migrations agree (``alembic chec
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -128,10 +127,7 @@ def generated(pg_server):
 
 @pytest.fixture(scope="module")
 def double(tmp_path_factory, generated):
-    tmp = tmp_path_factory.mktemp("efile-pg")
-    cases_file = tmp / "cases.json"
-    cases_file.write_text(json.dumps({"cases": generated}, ensure_ascii=False), encoding="utf-8")
-    d = DoubleProcess(tmp / "eakte.sqlite3", ["--cases", str(cases_file)]).start()
+    d = DoubleProcess.with_cases(tmp_path_factory.mktemp("efile-pg"), generated)
     yield d
     d.stop()
 
