@@ -9,14 +9,22 @@ Where the figures come from:
 * Questions and their outcome: the audit events ``action="answer"`` (outcome ``answered``,
   ``fallback`` or ``refused``). They are written with every saved answer and, unlike messages,
   stay when a caseworker deletes a conversation, so the yearly count does not shrink.
+* Answers marked wrong: a thumbs-down (``feedback.rating = -1``) on an answer that was neither
+  refused nor written by the fallback method. Answered questions are reported in four groups that
+  add up to all questions: answered and not marked wrong, answered and marked wrong (thumbs down),
+  refused, fallback. A thumbs-down on an answer whose conversation was deleted counts as marked
+  wrong (its outcome can no longer be told; the report errs on the side of fewer good answers).
 * Topics: the title of the first cited policy document of each stored, not refused answer
   (``messages.citations``). Case records (``source="efile:..."``, title "Akte <Aktenzeichen>")
   are never shown by title; they count as "Auskunft aus Akten (<Verfahren>)".
 * Feedback: ``feedback.rating`` (+1/-1) by ``created_at``; comments are never read.
 * Letters: ``created_at`` (drafted), ``submitted_at``, ``approved_at``, ``filed_at`` in the
   period; the median time from draft to filing over the letters filed in the period.
-* Staff time saved: answered questions (from sources, including the fallback method) x minutes
-  per answer + filed letters x minutes per letter. The assumptions are part of the result.
+* Staff time saved: answered and not marked wrong x minutes per answer + filed letters x minutes
+  per letter; answers marked wrong, refusals and fallback answers save nothing. The assumptions are
+  part of the result.
+* Departments: a viewer of some departments gets the figures of people of those departments
+  (:mod:`.visibility`) and of letters of those departments; a viewer of all departments, all.
 """
 
 from __future__ import annotations
@@ -32,26 +40,30 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from .db import AuditEvent, Feedback, Message
+from .db import AuditEvent, Conversation, Feedback, Message
 from .errors import AssistantError
+from .identity import Principal
+from .visibility import restrict, visible_user_ids
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MAX_YEARS = 5
 MAX_MINUTES = 480.0
 TOP_TOPICS = 10
 CASE_SOURCE_PREFIX = "efile:"
-OUTCOMES = {"answered": "answered_from_sources", "fallback": "fallback", "refused": "refused"}  # audit -> report
+OUTCOMES = {"answered": "answered", "fallback": "fallback", "refused": "refused"}  # audit -> report
 MONTHS_DE = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
              "November", "Dezember")
 MONTHS_SHORT_DE = ("Jan", "Feb", "Mär", "Apr", "Mai", "Jun", "Jul", "Aug", "Sep", "Okt", "Nov", "Dez")
 
 ASSUMPTION_LABELS = {
-    "minutes_per_answer": "Eingesparte Arbeitszeit je beantworteter Frage",
+    "minutes_per_answer": "Eingesparte Arbeitszeit je beantworteter, nicht als falsch markierter Frage",
     "minutes_per_letter": "Eingesparte Arbeitszeit je abgelegtem Schreiben",
 }
 ASSUMPTION_EXPLANATIONS = {
     "minutes_per_answer": "Annahme: So lange hätte das Nachschlagen in Vorschriften und Arbeitshilfen ohne "
-                          "Lotse im Durchschnitt gedauert.",
+                          "Lotse im Durchschnitt gedauert. Gezählt werden nur beantwortete Fragen, die nicht "
+                          "per Daumen runter als falsch markiert wurden; Ablehnungen und Antworten im "
+                          "Ersatzverfahren sparen keine Zeit.",
     "minutes_per_letter": "Annahme: So viel Zeit spart ein aus der Akte vorbefülltes Routineschreiben "
                           "gegenüber dem Schreiben von Hand im Durchschnitt.",
 }
@@ -170,7 +182,9 @@ class ReportService:
         return period_from, period_to
 
     # -- the report -----------------------------------------------------------------------
-    def build(self, period_from: date, period_to: date, assumptions: ReportAssumptions | None = None) -> dict:
+    def build(self, period_from: date, period_to: date, assumptions: ReportAssumptions | None = None,
+              viewer: Principal | None = None) -> dict:
+        """The report of one period; ``viewer`` limits it to the viewer's departments (None: all)."""
         validate_period(period_from, period_to)
         assumptions = assumptions or ReportAssumptions()
         start, end = _utc_bounds(period_from, period_to)
@@ -178,20 +192,26 @@ class ReportService:
         monthly = {key: _empty_month(key) for key in months}
 
         with self.Session() as s:
+            visible = visible_user_ids(s, viewer) if viewer is not None else None
             outcomes = Counter()
-            rows = s.execute(select(AuditEvent.at, AuditEvent.outcome)
-                             .where(AuditEvent.action == "answer", AuditEvent.at >= start, AuditEvent.at < end))
+            rows = s.execute(restrict(select(AuditEvent.at, AuditEvent.outcome)
+                                      .where(AuditEvent.action == "answer", AuditEvent.at >= start,
+                                             AuditEvent.at < end), AuditEvent.user_id, visible))
             for at, outcome in rows:
                 if outcome not in OUTCOMES:
                     continue
                 outcomes[outcome] += 1
                 monthly[_month_key(at)][OUTCOMES[outcome]] += 1
 
+            wrong = self._marked_wrong(s, start, end, visible, monthly)
+
             topics: Counter = Counter()
             stored_answers = 0
-            rows = s.execute(select(Message.citations)
-                             .where(Message.role == "assistant", Message.refused.is_(False),
-                                    Message.created_at >= start, Message.created_at < end)
+            rows = s.execute(restrict(select(Message.citations)
+                                      .join(Conversation, Conversation.id == Message.conversation_id)
+                                      .where(Message.role == "assistant", Message.refused.is_(False),
+                                             Message.created_at >= start, Message.created_at < end),
+                                      Conversation.user_id, visible)
                              .execution_options(yield_per=2000))
             for (citations,) in rows:
                 stored_answers += 1
@@ -200,8 +220,9 @@ class ReportService:
                     topics[topic] += 1
 
             feedback = Counter()
-            rows = s.execute(select(Feedback.created_at, Feedback.rating)
-                             .where(Feedback.created_at >= start, Feedback.created_at < end))
+            rows = s.execute(restrict(select(Feedback.created_at, Feedback.rating)
+                                      .where(Feedback.created_at >= start, Feedback.created_at < end),
+                                      Feedback.user_id, visible))
             for at, rating in rows:
                 if not rating:
                     continue
@@ -209,23 +230,27 @@ class ReportService:
                 feedback[kind] += 1
                 monthly[_month_key(at)][kind] += 1
 
-            letters, durations = self._letters(s, start, end, monthly)
+            departments = None if viewer is None else viewer.departments
+            letters, durations = self._letters(s, start, end, monthly, departments)
 
-        answered = outcomes["answered"] + outcomes["fallback"]
+        marked_wrong = min(wrong, outcomes["answered"])
+        good = outcomes["answered"] - marked_wrong
         total = sum(outcomes.values())
         fb_total = feedback["feedback_up"] + feedback["feedback_down"]
-        minutes_answers = answered * assumptions.minutes_per_answer
+        minutes_answers = good * assumptions.minutes_per_answer
         minutes_letters = letters["filed"] * assumptions.minutes_per_letter
         median_h = statistics.median(durations) / 3600 if durations else None
 
         series = []
         for key in months:
-            m = monthly[key]
-            m["questions"] = m["answered_from_sources"] + m["fallback"] + m["refused"]
-            saved = ((m["answered_from_sources"] + m["fallback"]) * assumptions.minutes_per_answer
+            m = monthly.pop(key)
+            m["answered_marked_wrong"] = min(m.pop("wrong"), m["answered"])
+            m["answered_not_marked_wrong"] = m.pop("answered") - m["answered_marked_wrong"]
+            m["questions"] = m["answered_not_marked_wrong"] + m["answered_marked_wrong"] + m["fallback"] + m["refused"]
+            saved = (m["answered_not_marked_wrong"] * assumptions.minutes_per_answer
                      + m["letters_filed"] * assumptions.minutes_per_letter)
             m["hours_saved"] = round(saved / 60, 1)
-            series.append(m)
+            series.append({k: m[k] for k in MONTH_KEYS})
 
         ranked = sorted(topics.items(), key=lambda kv: (-kv[1], kv[0].casefold()))
         shown = ranked[: self.top_topics]
@@ -234,14 +259,17 @@ class ReportService:
             "period": {"from": period_from.isoformat(), "to": period_to.isoformat(),
                        "label": f"{german_date(period_from)} bis {german_date(period_to)}",
                        "timezone": "Europe/Berlin"},
+            "scope": ("alle Fachbereiche" if departments is None
+                      else "Fachbereiche " + ", ".join(sorted(departments))),
             "generated_at": self.clock().astimezone(BERLIN).isoformat(timespec="seconds"),
             "questions": {
-                "asked": total, "answered": answered,
-                "answered_from_sources": outcomes["answered"], "fallback": outcomes["fallback"],
-                "refused": outcomes["refused"],
-                "share_answered_from_sources_pct": _pct(outcomes["answered"], total),
-                "share_fallback_pct": _pct(outcomes["fallback"], total),
+                "asked": total,
+                "answered_not_marked_wrong": good, "answered_marked_wrong": marked_wrong,
+                "refused": outcomes["refused"], "fallback": outcomes["fallback"],
+                "share_answered_not_marked_wrong_pct": _pct(good, total),
+                "share_answered_marked_wrong_pct": _pct(marked_wrong, total),
                 "share_refused_pct": _pct(outcomes["refused"], total),
+                "share_fallback_pct": _pct(outcomes["fallback"], total),
             },
             "feedback": {"up": feedback["feedback_up"], "down": feedback["feedback_down"], "total": fb_total,
                          "share_positive_pct": _pct(feedback["feedback_up"], fb_total)},
@@ -252,20 +280,47 @@ class ReportService:
             "topics_other": sum(n for _, n in ranked[self.top_topics:]),
             "topics_basis": stored_answers,
             "time_saved": {
-                "answers": answered, "letters": letters["filed"],
+                "answers": good, "letters": letters["filed"],
                 "minutes_answers": _num(round(minutes_answers, 1)),
                 "minutes_letters": _num(round(minutes_letters, 1)),
                 "minutes_total": _num(round(minutes_answers + minutes_letters, 1)),
                 "hours_total": round((minutes_answers + minutes_letters) / 60, 1),
                 "working_days_total": round((minutes_answers + minutes_letters) / 60 / 7.8, 1),
+                "basis": TIME_SAVED_BASIS,
             },
             "assumptions": assumptions.as_list(),
             "monthly": series,
             "notes": NOTES,
         }
 
-    def _letters(self, s, start: datetime, end: datetime, monthly: dict) -> tuple[dict, list[float]]:
+    @staticmethod
+    def _marked_wrong(s, start: datetime, end: datetime, visible: set[str] | None, monthly: dict) -> int:
+        """Answers of the period whose latest rating is a thumbs-down and that were neither refused nor
+        fallback (by the answer's time; for an answer no longer stored, by the time of the rating)."""
+        rows = s.execute(restrict(select(Feedback.message_id, Feedback.rating, Feedback.created_at,
+                                         Message.created_at, Message.refused, Message.fallback)
+                                  .outerjoin(Message, Message.id == Feedback.message_id)
+                                  .order_by(Feedback.created_at, Feedback.id), Feedback.user_id, visible))
+        latest: dict[int, tuple] = {}
+        for message_id, *rest in rows:
+            latest[message_id] = tuple(rest)  # the newest rating of an answer counts
+        count = 0
+        for rating, rated_at, answered_at, refused, fallback in latest.values():
+            if rating >= 0 or (answered_at is not None and (refused or fallback)):
+                continue
+            at = _aware(answered_at if answered_at is not None else rated_at)
+            if not start <= at < end:
+                continue
+            count += 1
+            monthly[_month_key(at)]["wrong"] += 1
+        return count
+
+    def _letters(self, s, start: datetime, end: datetime, monthly: dict,
+                 departments: tuple[str, ...] | None) -> tuple[dict, list[float]]:
         from .letters.models import Letter  # late: keeps the report importable without the letter package
+
+        def mine(stmt):
+            return stmt if departments is None else stmt.where(Letter.department.in_(list(departments)))
 
         counts = {}
         for key, column, month_field in (("drafted", Letter.created_at, "letters_drafted"),
@@ -273,19 +328,22 @@ class ReportService:
                                          ("approved", Letter.approved_at, None),
                                          ("filed", Letter.filed_at, "letters_filed")):
             if month_field is None:
-                counts[key] = s.scalar(select(func.count()).select_from(Letter)
-                                       .where(column >= start, column < end)) or 0
+                counts[key] = s.scalar(mine(select(func.count()).select_from(Letter)
+                                            .where(column >= start, column < end))) or 0
                 continue
             counts[key] = 0
-            for (at,) in s.execute(select(column).where(column >= start, column < end)):
+            for (at,) in s.execute(mine(select(column).where(column >= start, column < end))):
                 counts[key] += 1
                 monthly[_month_key(at)][month_field] += 1
         durations = [(_aware(filed) - _aware(created)).total_seconds()
-                     for created, filed in s.execute(select(Letter.created_at, Letter.filed_at)
-                                                     .where(Letter.filed_at >= start, Letter.filed_at < end))]
+                     for created, filed in s.execute(mine(select(Letter.created_at, Letter.filed_at)
+                                                          .where(Letter.filed_at >= start, Letter.filed_at < end)))]
         return counts, [max(d, 0.0) for d in durations]
 
 
+TIME_SAVED_BASIS = ("Schätzung nur aus beantworteten, nicht als falsch markierten Fragen × Minuten je Antwort "
+                    "+ abgelegte Schreiben × Minuten je Schreiben; als falsch markierte Antworten, Ablehnungen "
+                    "und Antworten im Ersatzverfahren zählen nicht")
 NOTES = [
     "Alle Angaben sind Summen ohne personenbezogene Daten: keine Namen, Kennungen, Fragetexte, "
     "Kommentare oder Aktenzeichen.",
@@ -295,8 +353,9 @@ NOTES = [
     "Antwort wurde dann direkt aus den Quellen zusammengestellt.",
     "Themen: Titel des zuerst zitierten Dokuments je Antwort (nur noch gespeicherte Antworten); Auskünfte aus "
     "Akten werden nur nach Verfahren gezählt.",
-    "Eingesparte Arbeitszeit: Schätzung aus den genannten Annahmen (beantwortete Fragen × Minuten je Antwort "
-    "+ abgelegte Schreiben × Minuten je Schreiben); ein Arbeitstag = 7,8 Stunden.",
+    "„Als falsch markiert“: Die fragende Person hat die Antwort mit Daumen runter bewertet. Ist das Gespräch "
+    "inzwischen gelöscht, zählt eine solche Bewertung ebenfalls als falsch markiert.",
+    f"Eingesparte Arbeitszeit: {TIME_SAVED_BASIS}; ein Arbeitstag = 7,8 Stunden.",
 ]
 
 
@@ -349,10 +408,14 @@ def _months(period_from: date, period_to: date) -> list[str]:
     return keys
 
 
+MONTH_KEYS = ("month", "label", "short_label", "questions", "answered_not_marked_wrong", "answered_marked_wrong",
+              "refused", "fallback", "letters_drafted", "letters_filed", "feedback_up", "feedback_down", "hours_saved")
+
+
 def _empty_month(key: str) -> dict:
     y, m = int(key[:4]), int(key[5:])
     return {"month": key, "label": f"{MONTHS_DE[m - 1]} {y}", "short_label": f"{MONTHS_SHORT_DE[m - 1]} {y % 100:02d}",
-            "questions": 0, "answered_from_sources": 0, "fallback": 0, "refused": 0,
+            "questions": 0, "answered": 0, "wrong": 0, "fallback": 0, "refused": 0,
             "letters_drafted": 0, "letters_filed": 0,
             "feedback_up": 0, "feedback_down": 0, "hours_saved": 0.0}
 

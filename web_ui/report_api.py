@@ -64,7 +64,7 @@ def report_router(get_service: Callable[[], ReportService], get_principal: Calla
         try:
             period_from, period_to = service.period_from_params(p["from"], p["to"])
             assumptions = ReportAssumptions.parse(p["minutes_per_answer"], p["minutes_per_letter"])
-            return service.build(period_from, period_to, assumptions)
+            return service.build(period_from, period_to, assumptions, viewer=principal)
         except ReportError as exc:
             raise _Refused(422, exc.message) from exc
 
@@ -137,12 +137,11 @@ def render_csv(report: dict) -> str:
     w.writerow(["Zeitraum", report["period"]["label"]])
     w.writerow(["Erstellt am", _generated(report)])
     w.writerow([])
-    section("Fragen und Antworten", ["Kennzahl", "Anzahl", "Anteil in %"], [
-        ["Gestellte Fragen", q["asked"], 100.0 if q["asked"] else None],
-        ["Aus den Quellen beantwortet", q["answered_from_sources"], q["share_answered_from_sources_pct"]],
-        ["Im Ersatzverfahren beantwortet", q["fallback"], q["share_fallback_pct"]],
-        ["Abgelehnt (keine passende Quelle)", q["refused"], q["share_refused_pct"]],
-    ])
+    w.writerow(["Fachbereiche", report["scope"]])
+    w.writerow([])
+    section("Fragen und Antworten", ["Kennzahl", "Anzahl", "Anteil in %"],
+            [["Gestellte Fragen", q["asked"], 100.0 if q["asked"] else None]]
+            + [[label, q[key], q[f"share_{key}_pct"]] for key, label in QUESTION_GROUPS])
     section("Rückmeldungen zu Antworten", ["Kennzahl", "Anzahl", "Anteil in %"], [
         ["Rückmeldungen insgesamt", fb["total"], 100.0 if fb["total"] else None],
         ["Hilfreich (Daumen hoch)", fb["up"], fb["share_positive_pct"]],
@@ -161,7 +160,8 @@ def render_csv(report: dict) -> str:
             + ([["", "Weitere Themen", report["topics_other"]]] if report["topics_other"] else []))
     section("Geschätzte eingesparte Arbeitszeit",
             ["Posten", "Anzahl", "Minuten je Vorgang", "Minuten", "Stunden"], [
-                ["Beantwortete Fragen", ts["answers"], _assumption(report, "minutes_per_answer"),
+                ["Beantwortete, nicht als falsch markierte Fragen", ts["answers"],
+                 _assumption(report, "minutes_per_answer"),
                  ts["minutes_answers"], round(ts["minutes_answers"] / 60, 1)],
                 ["In der E-Akte abgelegte Schreiben", ts["letters"], _assumption(report, "minutes_per_letter"),
                  ts["minutes_letters"], round(ts["minutes_letters"] / 60, 1)],
@@ -171,16 +171,33 @@ def render_csv(report: dict) -> str:
             [[m[k] for _, k in MONTH_COLUMNS] for m in report["monthly"]])
     section("Annahmen", ["Annahme", "Wert", "Einheit", "Erläuterung"],
             [[a["label"], a["value"], a["unit"], a["explanation"]] for a in report["assumptions"]])
+    w.writerow(["Grundlage der Schätzung", ts["basis"]])
+    w.writerow([])
     w.writerow(["Hinweise"])
     for note in report["notes"]:
         w.writerow([note])
     return "\ufeff" + out.getvalue()
 
 
-MONTH_COLUMNS = [("Monat", "label"), ("Fragen", "questions"), ("Aus den Quellen beantwortet", "answered_from_sources"),
-                 ("Ersatzverfahren", "fallback"), ("Abgelehnt", "refused"), ("Schreiben erstellt", "letters_drafted"),
+#: the four groups of asked questions (they add up to all questions), in report order
+QUESTION_GROUPS = [("answered_not_marked_wrong", "Beantwortet, nicht als falsch markiert"),
+                   ("answered_marked_wrong", "Beantwortet, als falsch markiert (Daumen runter)"),
+                   ("refused", "Abgelehnt (keine passende Quelle)"),
+                   ("fallback", "Im Ersatzverfahren beantwortet")]
+MONTH_COLUMNS = [("Monat", "label"), ("Fragen", "questions"),
+                 ("Beantwortet, nicht als falsch markiert", "answered_not_marked_wrong"),
+                 ("Beantwortet, als falsch markiert", "answered_marked_wrong"), ("Abgelehnt", "refused"),
+                 ("Ersatzverfahren", "fallback"), ("Schreiben erstellt", "letters_drafted"),
                  ("Schreiben abgelegt", "letters_filed"), ("Rückmeldungen hilfreich", "feedback_up"),
                  ("Rückmeldungen nicht hilfreich", "feedback_down"), ("Eingesparte Stunden", "hours_saved")]
+#: the monthly figures on screen and in print: two narrow tables instead of one of eleven columns
+MONTH_TABLES = [("Fragen je Monat nach Ergebnis", [("Fragen", "questions"), ("Beantwortet", "answered_not_marked_wrong"),
+                                                    ("Als falsch markiert", "answered_marked_wrong"),
+                                                    ("Abgelehnt", "refused"), ("Ersatzverfahren", "fallback")]),
+                ("Schreiben, Rückmeldungen und eingesparte Zeit je Monat",
+                 [("Schreiben erstellt", "letters_drafted"), ("Schreiben abgelegt", "letters_filed"),
+                  ("Hilfreich", "feedback_up"), ("Nicht hilfreich", "feedback_down"),
+                  ("Eingesparte Stunden", "hours_saved")])]
 
 
 def _rest(pct: float | None) -> float | None:
@@ -198,7 +215,8 @@ def _generated(report: dict) -> str:
 
 # -- printable HTML --------------------------------------------------------------------------
 # Colours: every one at least 4.5:1 against white (text and bars alike).
-COLOURS = {"answered_from_sources": "#1d5e2c", "fallback": "#8a4b00", "refused": "#a4262c",
+COLOURS = {"answered_not_marked_wrong": "#1d5e2c", "answered_marked_wrong": "#6b2c91", "fallback": "#8a4b00",
+           "refused": "#a4262c",
            "letters_drafted": "#5a5a5a", "letters_filed": "#1f4e8c", "hours_saved": "#1f4e8c"}
 
 CSS = """
@@ -216,8 +234,10 @@ th, td { border: 1px solid #767676; padding: .3rem .5rem; text-align: left; vert
 thead th { background: #e8edf4; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.num { white-space: nowrap; }
-table.wide { font-size: .85rem; }
-table.wide th, table.wide td { padding: .25rem .35rem; }
+th { hyphens: manual; overflow-wrap: normal; }
+th.month { white-space: nowrap; }
+table.months { width: auto; min-width: 60%; }
+.assumption { border-left: 4px solid #0b2e59; padding: .25rem .6rem; background: #f3f6fa; }
 .keyfigures { display: grid; grid-template-columns: repeat(auto-fit, minmax(10.5rem, 1fr)); gap: .75rem;
               margin: 0; padding: 0; }
 .keyfigures div { border: 1px solid #767676; border-radius: 4px; padding: .6rem .75rem; }
@@ -288,30 +308,28 @@ def render_html(report: dict, params: dict | None = None) -> str:
         f'<title>{escape(report["title"])}, {escape(report["period"]["label"])}</title>\n'
         f"<style>{CSS}</style>\n</head>\n<body>\n<header>\n<h1>{escape(report['title'])}</h1>\n"
         f'<p class="meta">Sozialreferat der Landeshauptstadt München · Zeitraum: '
-        f'<strong>{escape(report["period"]["label"])}</strong> · erstellt am {escape(_generated(report))}</p>\n'
+        f'<strong>{escape(report["period"]["label"])}</strong> · {escape(report["scope"])} · '
+        f'erstellt am {escape(_generated(report))}</p>\n'
         "</header>\n<main>\n")
     add(_controls(report, params or {}))
 
     add('<section aria-labelledby="h-summary"><h2 id="h-summary">Das Wichtigste in Kürze</h2>'
         '<dl class="keyfigures">'
         f"<div><dt>Gestellte Fragen</dt><dd>{n(q['asked'])}</dd></div>"
-        f"<div><dt>Aus den Quellen beantwortet</dt><dd>{pct(q['share_answered_from_sources_pct'])}</dd></div>"
+        f"<div><dt>Beantwortet, nicht als falsch markiert</dt>"
+        f"<dd>{pct(q['share_answered_not_marked_wrong_pct'])}</dd></div>"
         f"<div><dt>Hilfreiche Antworten laut Rückmeldung</dt><dd>{pct(fb['share_positive_pct'])}</dd></div>"
         f"<div><dt>Schreiben in der E-Akte abgelegt</dt><dd>{n(lt['filed'])}</dd></div>"
         f"<div><dt>Geschätzte eingesparte Arbeitszeit</dt><dd>{n(ts['hours_total'], 1)} Std.</dd></div>"
         "</dl></section>\n")
 
     add('<section aria-labelledby="h-questions"><h2 id="h-questions">Fragen und Antworten</h2>')
-    add(table("Fragen im Zeitraum nach Ergebnis", ["Ergebnis", "Anzahl", "Anteil"], [
-        num_row("Gestellte Fragen", n(q["asked"]), "100 %" if q["asked"] else "–"),
-        num_row("Aus den Quellen beantwortet", n(q["answered_from_sources"]),
-                pct(q["share_answered_from_sources_pct"])),
-        num_row("Im Ersatzverfahren beantwortet", n(q["fallback"]), pct(q["share_fallback_pct"])),
-        num_row("Abgelehnt (keine passende Quelle)", n(q["refused"]), pct(q["share_refused_pct"])),
-    ]))
+    add(table("Fragen im Zeitraum nach Ergebnis", ["Ergebnis", "Anzahl", "Anteil"],
+              [num_row("Gestellte Fragen", n(q["asked"]), "100 %" if q["asked"] else "–")]
+              + [num_row(label, n(q[key]), pct(q[f"share_{key}_pct"])) for key, label in QUESTION_GROUPS]))
     add(bar_chart("chart-questions", "Fragen je Monat nach Ergebnis", months,
-                  [("answered_from_sources", "Aus den Quellen beantwortet"), ("fallback", "Ersatzverfahren"),
-                   ("refused", "Abgelehnt")], unit="Fragen"))
+                  [("answered_not_marked_wrong", "Beantwortet"), ("answered_marked_wrong", "Als falsch markiert"),
+                   ("refused", "Abgelehnt"), ("fallback", "Ersatzverfahren")], unit="Fragen"))
     add("</section>\n")
 
     add('<section aria-labelledby="h-feedback"><h2 id="h-feedback">Rückmeldungen zu Antworten</h2>')
@@ -353,7 +371,7 @@ def render_html(report: dict, params: dict | None = None) -> str:
 
     add('<section aria-labelledby="h-saved"><h2 id="h-saved">Geschätzte eingesparte Arbeitszeit</h2>')
     add(table("Schätzung der eingesparten Arbeitszeit", ["Posten", "Anzahl", "Minuten je Vorgang", "Stunden"], [
-        num_row("Beantwortete Fragen (aus Quellen und Ersatzverfahren)", n(ts["answers"]), n(mpa, _dec(mpa)),
+        num_row("Beantwortete, nicht als falsch markierte Fragen", n(ts["answers"]), n(mpa, _dec(mpa)),
                 n(ts["minutes_answers"] / 60, 1)),
         num_row("In der E-Akte abgelegte Schreiben", n(ts["letters"]), n(mpl, _dec(mpl)),
                 n(ts["minutes_letters"] / 60, 1)),
@@ -361,6 +379,8 @@ def render_html(report: dict, params: dict | None = None) -> str:
     ]))
     add(f"<p>Das entspricht etwa <strong>{n(ts['working_days_total'], 1)} Arbeitstagen</strong> "
         "(7,8 Stunden je Arbeitstag).</p>")
+    add(f'<p class="assumption"><strong>Annahme:</strong> {escape(ts["basis"])}; {n(mpa, _dec(mpa))} Minuten je '
+        f"Antwort, {n(mpl, _dec(mpl))} Minuten je Schreiben.</p>")
     add(bar_chart("chart-saved", "Geschätzte eingesparte Stunden je Monat", months,
                   [("hours_saved", "Eingesparte Stunden")], unit="Stunden", decimals=1))
     add('<table><caption>Annahmen der Schätzung</caption><thead><tr><th scope="col">Annahme</th>'
@@ -373,10 +393,11 @@ def render_html(report: dict, params: dict | None = None) -> str:
     add("</section>\n")
 
     add('<section aria-labelledby="h-months"><h2 id="h-months">Monatsverlauf</h2>')
-    add(table("Kennzahlen je Monat", [h for h, _ in MONTH_COLUMNS],
-              [f'<tr><th scope="row">{escape(m["label"])}</th>'
-               + "".join(f'<td class="num">{n(m[k], 1 if k == "hours_saved" else 0)}</td>'
-                         for _, k in MONTH_COLUMNS[1:]) + "</tr>" for m in months], css="wide"))
+    for caption, columns in MONTH_TABLES:  # two tables of six columns: they fit at 1280 px and on A4
+        add(table(caption, ["Monat"] + [h for h, _ in columns],
+                  [f'<tr><th scope="row" class="month">{escape(m["label"])}</th>'
+                   + "".join(f'<td class="num">{n(m[k], 1 if k == "hours_saved" else 0)}</td>'
+                             for _, k in columns) + "</tr>" for m in months], css="months"))
     add("</section>\n")
 
     add('<section aria-labelledby="h-notes"><h2 id="h-notes">Hinweise zu den Zahlen</h2><ul>'

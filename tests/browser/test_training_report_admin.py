@@ -93,6 +93,39 @@ def test_report_as_administration(login):
     check_accessibility(page, "bericht")
 
 
+FITS_AND_MONTHS_ON_ONE_LINE = """() => {
+    const tables = [...document.querySelectorAll('table')].filter(t => t.closest('section'));
+    const overflowing = tables.filter(t => t.getBoundingClientRect().right > document.documentElement.clientWidth + 1
+                                           || (t.parentElement.scrollWidth > t.parentElement.clientWidth + 1))
+                              .map(t => (t.caption && t.caption.textContent) || '?');
+    const broken = [...document.querySelectorAll('td.monat, th.month')].filter(c => {
+        const r = document.createRange(); r.selectNodeContents(c);
+        return r.getClientRects().length > 1 || c.getBoundingClientRect().height > 2.6 * parseFloat(getComputedStyle(c).fontSize) + 20;
+    }).map(c => c.textContent);
+    return {overflowing, broken, months: document.querySelectorAll('td.monat, th.month').length};
+}"""
+
+
+def test_report_tables_fit_1280_px_and_print_without_breaking_month_names(login):
+    page = login("adam", "/bericht")
+    page.get_by_label("Von").fill("2025-01-01")
+    page.get_by_label("Bis (einschließlich)").fill("2025-12-31")
+    page.get_by_role("button", name="Bericht aktualisieren").click()
+    expect(page.locator("#bericht")).to_contain_text("Dezember 2025")
+    expect(page.locator("#annahme-zeit")).to_contain_text("nicht als falsch markierten Fragen")
+    expect(page.locator("#kz-falsch")).to_contain_text("als falsch markiert")
+    found = page.evaluate(FITS_AND_MONTHS_ON_ONE_LINE)
+    assert found["months"] >= 24 and found["overflowing"] == [] and found["broken"] == [], found
+    screenshot(page, "12b-bericht-monate-1280")
+    printable = page.context.new_page()
+    printable.goto("/bericht/druck?from=2025-01-01&to=2025-12-31")
+    printable.emulate_media(media="print")
+    printable.set_viewport_size({"width": 700, "height": 1000})  # A4 minus the page margins
+    found = printable.evaluate(FITS_AND_MONTHS_ON_ONE_LINE)
+    assert found["months"] >= 24 and found["overflowing"] == [] and found["broken"] == [], found
+    screenshot(printable, "12c-bericht-druck")
+
+
 def test_report_forbidden_for_clerks(login):
     page = login("alice")
     expect(page.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Bericht")).to_have_count(0)

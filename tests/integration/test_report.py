@@ -166,8 +166,11 @@ def test_figures_of_a_year_match_the_stored_data(client):
                                 "timezone": "Europe/Berlin"}
     q = report["questions"]
     # the question of the deleted conversation still counts (audit), its topic no longer exists
-    assert (q["asked"], q["answered_from_sources"], q["fallback"], q["refused"], q["answered"]) == (11, 7, 2, 2, 9)
-    assert (q["share_answered_from_sources_pct"], q["share_fallback_pct"], q["share_refused_pct"]) == (63.6, 18.2, 18.2)
+    # a1's latest rating is a thumbs-up, a5's thumbs-down is on a fallback answer: none marked wrong
+    assert (q["asked"], q["answered_not_marked_wrong"], q["answered_marked_wrong"], q["fallback"], q["refused"]) == \
+        (11, 7, 0, 2, 2)
+    assert (q["share_answered_not_marked_wrong_pct"], q["share_fallback_pct"], q["share_refused_pct"]) == \
+        (63.6, 18.2, 18.2)
     assert report["feedback"] == {"up": 3, "down": 1, "total": 4, "share_positive_pct": 75.0}
     letters = report["letters"]
     assert {k: letters[k] for k in ("drafted", "submitted", "approved", "filed")} == \
@@ -180,12 +183,12 @@ def test_figures_of_a_year_match_the_stored_data(client):
         {"rank": 3, "topic": "Auskunft aus Akten (Wohngeld)", "count": 1},
         {"rank": 4, "topic": "Checkliste Wohngeld", "count": 1},
     ]
-    # 9 answered x 6 min + 4 filed letters x 20 min = 134 min
+    # 7 answered and not marked wrong x 6 min + 4 filed letters x 20 min = 122 min (fallback saves nothing)
     saved = report["time_saved"]
     assert (saved["minutes_answers"], saved["minutes_letters"], saved["minutes_total"], saved["hours_total"]) == \
-        (54, 80, 134, 2.2)
+        (42, 80, 122, 2.0)
     assert [(a["label"], a["value"], a["unit"]) for a in report["assumptions"]] == [
-        ("Eingesparte Arbeitszeit je beantworteter Frage", 6, "Minuten"),
+        ("Eingesparte Arbeitszeit je beantworteter, nicht als falsch markierter Frage", 6, "Minuten"),
         ("Eingesparte Arbeitszeit je abgelegtem Schreiben", 20, "Minuten")]
 
 
@@ -194,8 +197,8 @@ def test_monthly_series_counts_by_munich_time(client):
     assert list(months) == [f"2025-{m:02d}" for m in range(1, 13)]
     jan, mar, dec = months["2025-01"], months["2025-03"], months["2025-12"]
     # 31 Dec 2024 23:30 UTC is New Year's Day in Munich; 31 Dec 2024 22:00 UTC is still 2024
-    assert (jan["questions"], jan["answered_from_sources"], jan["refused"]) == (4, 3, 1)
-    assert (mar["questions"], mar["answered_from_sources"], mar["fallback"], mar["refused"]) == (4, 2, 1, 1)
+    assert (jan["questions"], jan["answered_not_marked_wrong"], jan["refused"]) == (4, 3, 1)
+    assert (mar["questions"], mar["answered_not_marked_wrong"], mar["fallback"], mar["refused"]) == (4, 2, 1, 1)
     assert (dec["questions"], dec["fallback"], dec["letters_drafted"], dec["letters_filed"]) == (1, 1, 1, 0)
     assert (jan["letters_filed"], months["2025-02"]["letters_filed"], months["2025-02"]["letters_drafted"]) == (1, 1, 1)
     assert (mar["feedback_up"], mar["feedback_down"]) == (1, 1)
@@ -207,7 +210,8 @@ def test_monthly_series_counts_by_munich_time(client):
 
 def test_period_filters_all_figures(client):
     march = get_report(client, **{"from": "2025-03-01", "to": "2025-03-31"})
-    assert (march["questions"]["asked"], march["questions"]["answered"], march["questions"]["refused"]) == (4, 3, 1)
+    assert (march["questions"]["asked"], march["questions"]["answered_not_marked_wrong"],
+            march["questions"]["fallback"], march["questions"]["refused"]) == (4, 2, 1, 1)
     assert march["feedback"] == {"up": 1, "down": 1, "total": 2, "share_positive_pct": 50.0}
     assert march["letters"]["drafted"] == 0 and march["letters"]["median_draft_to_filed_hours"] is None
     assert [m["month"] for m in march["monthly"]] == ["2025-03"]
@@ -229,10 +233,10 @@ def test_default_period_is_the_current_year_up_to_today(client):
 def test_time_saved_follows_changed_assumptions(client):
     report = get_report(client, minutes_per_answer="10", minutes_per_letter="30", **YEAR_2025)
     saved = report["time_saved"]
-    assert (saved["minutes_answers"], saved["minutes_letters"], saved["hours_total"]) == (90, 120, 3.5)
+    assert (saved["minutes_answers"], saved["minutes_letters"], saved["hours_total"]) == (70, 120, 3.2)
     assert [a["value"] for a in report["assumptions"]] == [10, 30]
-    decimal_comma = get_report(client, minutes_per_answer="7,5", **YEAR_2025)  # 67.5 + 80 min
-    assert (decimal_comma["time_saved"]["minutes_total"], decimal_comma["time_saved"]["hours_total"]) == (147.5, 2.5)
+    decimal_comma = get_report(client, minutes_per_answer="7,5", **YEAR_2025)  # 52.5 + 80 min
+    assert (decimal_comma["time_saved"]["minutes_total"], decimal_comma["time_saved"]["hours_total"]) == (132.5, 2.2)
     assert decimal_comma["assumptions"][0]["value"] == 7.5
 
 
@@ -243,7 +247,9 @@ def test_csv_opens_in_excel_with_german_headers(client):
     assert rows[1] == ["Zeitraum", "01.01.2025 bis 31.12.2025"]
     header, data = section(rows, "Fragen und Antworten")
     assert header == ["Kennzahl", "Anzahl", "Anteil in %"]
-    assert ["Gestellte Fragen", "11", "100,0"] in data and ["Aus den Quellen beantwortet", "7", "63,6"] in data
+    assert ["Gestellte Fragen", "11", "100,0"] in data
+    assert ["Beantwortet, nicht als falsch markiert", "7", "63,6"] in data
+    assert ["Beantwortet, als falsch markiert (Daumen runter)", "0", "0,0"] in data
     assert ["Abgelehnt (keine passende Quelle)", "2", "18,2"] in data
     assert ["Hilfreich (Daumen hoch)", "3", "75,0"] in section(rows, "Rückmeldungen zu Antworten")[1]
     letters = section(rows, "Routineschreiben")[1]
@@ -252,11 +258,13 @@ def test_csv_opens_in_excel_with_german_headers(client):
     header, topics = section(rows, "Häufigste Themen")
     assert header[1] == "Thema (Titel des zuerst zitierten Dokuments)" and topics[0] == ["1", "Merkblatt Wohngeld", "4"]
     saved = section(rows, "Geschätzte eingesparte Arbeitszeit")[1]
-    assert saved[0] == ["Beantwortete Fragen", "9", "10", "90", "1,5"] and saved[-1][-1] == "2,8"
+    assert saved[0] == ["Beantwortete, nicht als falsch markierte Fragen", "7", "10", "70", "1,2"]
+    assert saved[-1][-1] == "2,5"
     header, months = section(rows, "Monatsverlauf")
     assert header[0] == "Monat" and len(months) == 12 and months[0][:2] == ["Januar 2025", "4"]
     assumptions = section(rows, "Annahmen")[1]
-    assert [r[:3] for r in assumptions] == [["Eingesparte Arbeitszeit je beantworteter Frage", "10", "Minuten"],
+    assert [r[:3] for r in assumptions] == [["Eingesparte Arbeitszeit je beantworteter, nicht als falsch "
+                                            "markierter Frage", "10", "Minuten"],
                                            ["Eingesparte Arbeitszeit je abgelegtem Schreiben", "20", "Minuten"]]
 
 
@@ -273,9 +281,9 @@ def test_print_page_shows_the_figures_with_svg_charts(client):
     page = r.text
     assert page.startswith("<!DOCTYPE html>") and '<html lang="de">' in page
     assert "@media print" in page and "<caption>" in page and 'scope="col"' in page and 'scope="row"' in page
-    for figure in ("<dd>11</dd>", "<dd>63,6 %</dd>", "<dd>75,0 %</dd>", "<dd>2,2 Std.</dd>",
+    for figure in ("<dd>11</dd>", "<dd>63,6 %</dd>", "<dd>75,0 %</dd>", "<dd>2,0 Std.</dd>",
                    "84,0 Stunden (3,5 Tage)", "Merkblatt Wohngeld", "01.01.2025 bis 31.12.2025",
-                   "Eingesparte Arbeitszeit je beantworteter Frage"):
+                   "Eingesparte Arbeitszeit je beantworteter, nicht als falsch markierter Frage"):
         assert figure in page, figure
     svgs = re.findall(r"<svg\b.*?</svg>", page, flags=re.S)
     assert len(svgs) == 3
@@ -287,7 +295,7 @@ def test_print_page_shows_the_figures_with_svg_charts(client):
     questions = charts[0]
     assert questions.find(f"{ns}title").text == "Fragen je Monat nach Ergebnis"
     bars = [rect.find(f"{ns}title").text for rect in questions.iter(f"{ns}rect") if rect.find(f"{ns}title") is not None]
-    assert "Januar 2025: Aus den Quellen beantwortet 3" in bars and "März 2025: Abgelehnt 1" in bars
+    assert "Januar 2025: Beantwortet 3" in bars and "März 2025: Abgelehnt 1" in bars
     assert "Höchster Monatswert: Januar 2025 mit 4 Fragen" in questions.find(f"{ns}desc").text
 
 
@@ -301,7 +309,7 @@ def test_print_page_is_self_contained(client):
 def test_print_page_shows_changed_assumptions(client):
     page = client.get("/bericht/druck", params={**YEAR_2025, "minutes_per_answer": "10"}).text
     assert "10 Minuten" in page and "(Standardwert: 6 Minuten)" in page
-    assert "<dd>2,8 Std.</dd>" in page  # 90 + 80 minutes
+    assert "<dd>2,5 Std.</dd>" in page  # 70 + 80 minutes
     assert 'name="minutes_per_answer" value="10"' in page
 
 
@@ -351,3 +359,82 @@ def test_only_administration_and_training_see_the_report(client, principal, role
     # the role check comes first: no hint about parameters for someone without access
     r = client.get("/api/report", params={"from": "x"})
     assert r.status_code == (422 if status == 200 else 403)
+
+
+# -- a report that does not flatter (issue 14) ------------------------------------------------
+@pytest.fixture
+def split_client(tmp_path):
+    """2025: four answers (two marked wrong, one of them later deleted), one refused, one fallback with a
+    thumbs-down; S-I and S-III people, letters of both departments."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'split.db'}")
+    Session = make_sessionmaker(engine)
+    with Session() as s:
+        s.add(User(id="s3", display_name="S-III Person", roles="sachbearbeitung", departments="S-III"))
+        s.add(User(id="s1", display_name="S-I Person", roles="sachbearbeitung", departments="S-I"))
+        good = add_answer(s, utc(2025, 2, 3, 9), "answered", [MERKBLATT], user="s3")
+        wrong = add_answer(s, utc(2025, 2, 4, 9), "answered", [MERKBLATT], user="s3")
+        add_answer(s, utc(2025, 2, 5, 9), "answered", [MERKBLATT], user="s3")
+        gone = add_answer(s, utc(2025, 3, 5, 9), "answered", [MERKBLATT], user="s3")
+        add_answer(s, utc(2025, 3, 6, 9), "refused", [], user="s3")
+        fallback = add_answer(s, utc(2025, 3, 7, 9), "fallback", [MERKBLATT], user="s3")
+        for msg, rating in ((good, 1), (wrong, -1), (gone, -1), (fallback, -1)):
+            s.add(Feedback(message_id=msg.id, conversation_id=msg.conversation_id, user_id="s3", rating=rating,
+                           created_at=msg.created_at))
+        s.flush()
+        s.delete(s.get(Conversation, gone.conversation_id))  # deleted after the thumbs-down
+        for i in range(5):  # another department's questions
+            add_answer(s, utc(2025, 4, 1 + i, 9), "answered", [PFLEGE], user="s1",
+                       question=f"Geheime S-I-Frage {i}")
+        add_letter(s, utc(2025, 2, 3, 8), filed=utc(2025, 2, 3, 10))
+        s.query(Letter).update({"department": "S-III"})
+        s.add(Letter(aktenzeichen="S-I-HZP/2025/1", case_coo="COO.9", template="t", title="t", state="filed",
+                     author_id="s1", author_name="S-I Person", department="S-I", created_at=utc(2025, 4, 1, 8),
+                     updated_at=utc(2025, 4, 1, 9), filed_at=utc(2025, 4, 1, 9)))
+        s.commit()
+    viewer = {"value": Principal("root", "Alle", frozenset({"administration"}))}
+    service = ReportService(Session, clock=lambda: NOW)
+    app = FastAPI()
+    app.include_router(report_router(lambda: service, lambda: viewer["value"]))
+    with TestClient(app) as c:
+        yield c, viewer
+    engine.dispose()
+
+
+def test_thumbs_down_answers_are_their_own_group_and_save_no_time(split_client):
+    client, viewer = split_client
+    viewer["value"] = Principal("t3", "Trainerin S-III", frozenset({"schulung"}), ("S-III",))
+    report = get_report(client, **YEAR_2025)
+    q = report["questions"]
+    # 4 answered: 2 marked wrong (one in a conversation deleted since), 2 not; the fallback's thumbs-down
+    # stays with the fallback group
+    assert (q["asked"], q["answered_not_marked_wrong"], q["answered_marked_wrong"], q["refused"], q["fallback"]) \
+        == (6, 2, 2, 1, 1)
+    assert q["answered_not_marked_wrong"] + q["answered_marked_wrong"] + q["refused"] + q["fallback"] == q["asked"]
+    months = {m["month"]: m for m in report["monthly"]}
+    assert (months["2025-02"]["answered_not_marked_wrong"], months["2025-02"]["answered_marked_wrong"]) == (2, 1)
+    assert (months["2025-03"]["answered_marked_wrong"], months["2025-03"]["refused"],
+            months["2025-03"]["fallback"]) == (1, 1, 1)
+    # hours saved from the 2 good answers only: 2 x 6 min + 1 filed letter x 20 min
+    saved = report["time_saved"]
+    assert (saved["answers"], saved["minutes_answers"], saved["minutes_total"]) == (2, 12, 32)
+    assert months["2025-02"]["hours_saved"] == 0.5 and months["2025-03"]["hours_saved"] == 0
+    # the assumption is printed where the figure is: on the page and in the CSV
+    page = client.get("/bericht/druck", params=YEAR_2025).text
+    assert "Annahme:" in page and "nur aus beantworteten, nicht als falsch markierten Fragen" in page
+    assert "Beantwortet, als falsch markiert (Daumen runter)" in page
+    _raw, rows = csv_rows(client, **YEAR_2025)
+    assert ["Beantwortet, als falsch markiert (Daumen runter)", "2", "33,3"] in section(rows, "Fragen und Antworten")[1]
+    assert any(r and r[0] == "Grundlage der Schätzung" and "nicht als falsch markierten" in r[1] for r in rows)
+
+
+def test_report_of_a_department_viewer_counts_only_that_department(split_client):
+    client, viewer = split_client
+    everything = get_report(client, **YEAR_2025)
+    assert everything["questions"]["asked"] == 11 and everything["letters"]["filed"] == 2
+    assert everything["scope"] == "alle Fachbereiche"
+    viewer["value"] = Principal("t3", "Trainerin S-III", frozenset({"schulung"}), ("S-III",))
+    mine = get_report(client, **YEAR_2025)
+    assert mine["questions"]["asked"] == 6 and mine["letters"]["filed"] == 1
+    assert [t["topic"] for t in mine["topics"]] == ["Merkblatt Wohngeld"]  # not the S-I "Leitfaden Hilfe zur Pflege"
+    assert mine["scope"] == "Fachbereiche S-III"
+    assert {m["month"]: m["questions"] for m in mine["monthly"]}["2025-04"] == 0

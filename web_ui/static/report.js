@@ -7,7 +7,7 @@
   const NS = "http://www.w3.org/2000/svg";
   // bar colours: each at least 3:1 against white (WCAG 1.4.11), told apart by the legend and the tables too
   const COLOURS = {
-    answered_from_sources: "#1d6b2f", fallback: "#8a4b00", refused: "#a4161a",
+    answered_not_marked_wrong: "#1d6b2f", answered_marked_wrong: "#6b2c91", fallback: "#8a4b00", refused: "#a4161a",
     letters_drafted: "#5a5f66", letters_filed: "#005a9f", hours_saved: "#005a9f", topics: "#005a9f",
   };
 
@@ -148,12 +148,13 @@
     const generated = r.generated_at ? Lotse.formatDateTime(r.generated_at) : "";
     const parts = [
       el("h2", { id: "bericht-zeitraum" }, "Zeitraum: " + ((r.period && r.period.label) || "")),
-      generated ? el("p", { class: "leise" }, "Erstellt am " + generated) : null,
+      el("p", { class: "leise" }, (generated ? "Erstellt am " + generated + " · " : "") + (r.scope || "")),
       el("ul", { class: "kennzahlen", "aria-label": "Kennzahlen" },
         figure(fmt(q.asked), "Gestellte Fragen", "kz-fragen"),
-        figure(fmt(q.answered_from_sources), "Aus den Quellen beantwortet (" + pct(q.share_answered_from_sources_pct) + ")"),
-        figure(fmt(q.fallback), "Im Ersatzverfahren beantwortet (" + pct(q.share_fallback_pct) + ")"),
+        figure(fmt(q.answered_not_marked_wrong), "Beantwortet, nicht als falsch markiert (" + pct(q.share_answered_not_marked_wrong_pct) + ")", "kz-gut"),
+        figure(fmt(q.answered_marked_wrong), "Beantwortet, als falsch markiert (" + pct(q.share_answered_marked_wrong_pct) + ")", "kz-falsch"),
         figure(fmt(q.refused), "Abgelehnt, keine passende Quelle (" + pct(q.share_refused_pct) + ")"),
+        figure(fmt(q.fallback), "Im Ersatzverfahren beantwortet (" + pct(q.share_fallback_pct) + ")"),
         figure(pct(fb.share_positive_pct), "Hilfreich bewertet (" + fmt(fb.total) + " Rückmeldungen)"),
         figure(fmt(lt.filed), "Schreiben in der E-Akte abgelegt"),
         figure(fmt(ts.hours_total, 1) + " h", "Geschätzt eingesparte Arbeitszeit (≈ " + fmt(ts.working_days_total, 1) + " Arbeitstage)", "kz-stunden")),
@@ -161,9 +162,10 @@
 
     parts.push(el("section", { class: "karte", "aria-labelledby": "h-fragen" }, el("h2", { id: "h-fragen" }, "Fragen und Antworten"),
       monthChart("diagramm-fragen", "Fragen je Monat nach Ergebnis", months, [
-        { key: "answered_from_sources", label: "Aus den Quellen beantwortet" },
-        { key: "fallback", label: "Ersatzverfahren" },
-        { key: "refused", label: "Abgelehnt" }], { unit: "Fragen" })));
+        { key: "answered_not_marked_wrong", label: "Beantwortet" },
+        { key: "answered_marked_wrong", label: "Als falsch markiert" },
+        { key: "refused", label: "Abgelehnt" },
+        { key: "fallback", label: "Ersatzverfahren" }], { unit: "Fragen" })));
 
     const median = lt.median_draft_to_filed_hours === null || lt.median_draft_to_filed_hours === undefined ? "–"
       : fmt(lt.median_draft_to_filed_hours, 1) + " Stunden (" + fmt(lt.median_draft_to_filed_days, 1) + " Tage)";
@@ -190,9 +192,10 @@
       Lotse.table([
         { label: "Posten", value: (x) => x[0] }, { label: "Anzahl", class: "zahl", value: (x) => x[1] },
         { label: "Minuten je Vorgang", class: "zahl", value: (x) => x[2] }, { label: "Stunden", class: "zahl", value: (x) => x[3] }], [
-        ["Beantwortete Fragen (aus Quellen und Ersatzverfahren)", fmt(ts.answers), fmt(assumption("minutes_per_answer"), 1), fmt((ts.minutes_answers || 0) / 60, 1)],
+        ["Beantwortete, nicht als falsch markierte Fragen", fmt(ts.answers), fmt(assumption("minutes_per_answer"), 1), fmt((ts.minutes_answers || 0) / 60, 1)],
         ["In der E-Akte abgelegte Schreiben", fmt(ts.letters), fmt(assumption("minutes_per_letter"), 1), fmt((ts.minutes_letters || 0) / 60, 1)],
         ["Summe", "", "", fmt(ts.hours_total, 1)]], "Schätzung der eingesparten Arbeitszeit"),
+      el("p", { class: "annahme", id: "annahme-zeit" }, el("strong", null, "Annahme: "), (ts.basis || "") + "."),
       monthChart("diagramm-zeit", "Geschätzte eingesparte Stunden je Monat", months, [{ key: "hours_saved", label: "Eingesparte Stunden" }],
         { unit: "Stunden", decimals: 1 }),
       Lotse.table([
@@ -200,18 +203,22 @@
         { label: "Erläuterung", value: (a) => (a.explanation || "") + (a.default !== undefined ? " (Standardwert: " + fmt(a.default, 1) + " " + (a.unit || "") + ")" : "") }],
       r.assumptions || [], "Annahmen der Schätzung")));
 
+    // two tables of six columns instead of one of eleven: they fit at 1280 px without scrolling
+    const monat = { label: "Monat", class: "monat", value: (m) => m.label };
     parts.push(el("section", { class: "karte", "aria-labelledby": "h-monate" }, el("h2", { id: "h-monate" }, "Monatsverlauf"),
-      Lotse.table([
-        { label: "Monat", value: (m) => m.label },
+      Lotse.table([monat,
         { label: "Fragen", class: "zahl", value: (m) => fmt(m.questions) },
-        { label: "Aus den Quellen", class: "zahl", value: (m) => fmt(m.answered_from_sources) },
-        { label: "Ersatzverfahren", class: "zahl", value: (m) => fmt(m.fallback) },
+        { label: "Beantwortet", class: "zahl", value: (m) => fmt(m.answered_not_marked_wrong) },
+        { label: "Als falsch markiert", class: "zahl", value: (m) => fmt(m.answered_marked_wrong) },
         { label: "Abgelehnt", class: "zahl", value: (m) => fmt(m.refused) },
+        { label: "Ersatzverfahren", class: "zahl", value: (m) => fmt(m.fallback) }], months, "Fragen je Monat nach Ergebnis"),
+      Lotse.table([monat,
         { label: "Schreiben erstellt", class: "zahl", value: (m) => fmt(m.letters_drafted) },
         { label: "Schreiben abgelegt", class: "zahl", value: (m) => fmt(m.letters_filed) },
         { label: "Hilfreich", class: "zahl", value: (m) => fmt(m.feedback_up) },
         { label: "Nicht hilfreich", class: "zahl", value: (m) => fmt(m.feedback_down) },
-        { label: "Eingesparte Stunden", class: "zahl", value: (m) => fmt(m.hours_saved, 1) }], months, "Kennzahlen je Monat")));
+        { label: "Eingesparte Stunden", class: "zahl", value: (m) => fmt(m.hours_saved, 1) }], months,
+      "Schreiben, Rückmeldungen und eingesparte Zeit je Monat")));
 
     if (r.notes && r.notes.length) {
       parts.push(el("section", { class: "karte", "aria-labelledby": "h-hinweise" }, el("h2", { id: "h-hinweise" }, "Hinweise zu den Zahlen"),
