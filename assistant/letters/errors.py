@@ -4,6 +4,7 @@
      └── LetterError
           ├── LetterNotFound             (also a NotFoundError: 404)
           ├── TemplateUnavailable        unknown or broken template
+          ├── TemplateImportError        an uploaded Word letter cannot be imported as a template
           ├── LetterValidationError      field values wrong or missing
           ├── LetterStateError           action not allowed in the letter's state
           ├── LetterConflict             optimistic locking: somebody saved in between
@@ -27,6 +28,10 @@ class LetterNotFound(LetterError, NotFoundError):
 
 class TemplateUnavailable(LetterError):
     status_code = 404
+
+
+class TemplateImportError(LetterError):
+    status_code = 422
 
 
 class LetterValidationError(LetterError):
