@@ -7,6 +7,7 @@ from sqlalchemy import select
 from .db import AuditEvent, Conversation, Feedback, Message
 from .errors import NotFoundError
 from .identity import Principal
+from .visibility import restrict, visible_user_ids
 
 
 class FeedbackStore:
@@ -32,10 +33,13 @@ class FeedbackStore:
             s.commit()
             return {"id": fb.id, "message_id": message_id, "rating": rating, "comment": fb.comment}
 
-    def list(self, limit: int = 200, rating: str | None = None) -> list[dict]:
-        """Newest first, with the rated answer and its question (for review by trainers/administration)."""
+    def list(self, limit: int = 200, rating: str | None = None, viewer: Principal | None = None) -> list[dict]:
+        """Newest first, with the rated answer and its question (for review by trainers/administration);
+        with ``viewer``, only feedback of people of the viewer's departments (:mod:`.visibility`)."""
         with self.Session() as s:
             q = select(Feedback).order_by(Feedback.created_at.desc()).limit(limit)
+            if viewer is not None:
+                q = restrict(q, Feedback.user_id, visible_user_ids(s, viewer))
             if rating in ("up", "down"):
                 q = q.where(Feedback.rating == (1 if rating == "up" else -1))
             out = []

@@ -10,7 +10,8 @@ Everything is built from the approved policy documents at request time and works
   its source: the expected answer occurs literally in the cited chunk and the prompt with the blank
   filled in is a sentence of that chunk. Quizzes are stored, expected answers stay on the server
   until the quiz is graded. Deterministic per seed.
-- **Results** per learner; trainers (role ``schulung``) see everyone's.
+- **Results** per learner; trainers (role ``schulung``) see those of their departments, by learning path
+  and per learner under a pseudonym, by name only where the learner agreed.
 - **Model answers**: a trainer turns a chat answer or a corrected text into a curated answer;
   :func:`curated_answer` (called by :meth:`Assistant.ask_stream`) prefers it for similar questions.
 - **Insights** for trainers: most asked and unanswered questions, with personal data masked.
@@ -41,10 +42,11 @@ from indexer import analyze, split_sentences
 from indexer.pii import scrub
 
 from .answering import citation_dict, rule_condense
-from .db import AuditEvent, Message, utcnow
+from .db import AuditEvent, Conversation, Message, utcnow
 from .errors import AssistantError, ConfigurationError, NotFoundError
 from .identity import Principal
 from .training_models import ModelAnswer, TrainingQuiz, TrainingResult
+from .visibility import restrict, visible_user_ids
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,8 @@ TRAINER_ROLE = "schulung"
 BLANK = "_____"
 CURATED_PROVIDER = "kuratiert"
 CURATED_NOTICE = "Geprüfte Musterantwort aus der Schulung"
+#: audit action recording a learner's choice to let trainers see their results by name
+CONSENT_ACTION = "training_name_consent"
 #: minimum similarity (weighted Dice over German-normalised terms) for a model answer to be used
 MATCH_THRESHOLD = 0.6
 MAX_QUESTIONS = 20
@@ -823,32 +827,77 @@ class TrainingService:
         return {"quiz_id": quiz_id, "score": score, "total": len(questions), "results": results}
 
     # -- results ----------------------------------------------------------------------------
+    def name_consent(self, principal: Principal) -> bool:
+        """Whether the learner agreed that trainers see their quiz results under their name.
+
+        The choice is recorded as an audit event (who, when, granted/withdrawn); the latest counts."""
+        with self.Session() as s:
+            return principal.user_id in _consenting(s, [principal.user_id])
+
+    def set_name_consent(self, principal: Principal, share_name: bool) -> bool:
+        with self.Session() as s:
+            s.add(AuditEvent(user_id=principal.user_id, action=CONSENT_ACTION, object_id=None,
+                             outcome="granted" if share_name else "withdrawn"))
+            s.commit()
+        return share_name
+
     def results(self, principal: Principal, all_learners: bool = False) -> dict:
-        """Own results, or (trainers, ``all_learners``) everyone's, newest first, with a summary per learner."""
+        """Own results, or (trainers, ``all_learners``) everyone's, newest first, with a summary per learner
+        and per learning path (``groups``).
+
+        Trainers see only learners of their departments (:mod:`.visibility`), and a learner's name only
+        when that learner agreed (:meth:`set_name_consent`); otherwise a pseudonym ("Lernende:r 3",
+        numbered by first quiz) and the day instead of the time of each quiz."""
         if all_learners:
             require_trainer(principal)
         with self.Session() as s:
             stmt = select(TrainingResult).order_by(TrainingResult.created_at.desc(), TrainingResult.id.desc())
-            if not all_learners:
+            if all_learners:
+                stmt = restrict(stmt, TrainingResult.user_id, visible_user_ids(s, principal))
+            else:
                 stmt = stmt.where(TrainingResult.user_id == principal.user_id)
             rows = s.scalars(stmt).all()
-        results = [{"quiz_id": r.quiz_id, "user_id": r.user_id, "display_name": r.display_name,
-                    "path_id": r.path_id, "path_title": r.path_title, "score": r.score, "total": r.total,
-                    "percent": round(100 * r.score / r.total) if r.total else 0,
-                    "created_at": r.created_at.isoformat()} for r in rows]
+            named = ({r.user_id for r in rows} if not all_learners
+                     else _consenting(s, sorted({r.user_id for r in rows})))
+        order = sorted({r.user_id for r in rows}, key=lambda u: min((r.created_at, r.id) for r in rows
+                                                                     if r.user_id == u))
+        alias = {u: f"Lernende:r {i}" for i, u in enumerate(order, 1)}
+
+        def who(r) -> dict:
+            if r.user_id in named:
+                return {"user_id": r.user_id, "display_name": r.display_name, "named": True}
+            return {"user_id": None, "display_name": alias[r.user_id], "named": False}
+
+        def when(r) -> str:
+            return r.created_at.isoformat() if r.user_id in named else r.created_at.date().isoformat()
+
+        results = [dict(who(r), quiz_id=r.quiz_id if r.user_id in named else None, path_id=r.path_id,
+                        path_title=r.path_title, score=r.score, total=r.total,
+                        percent=round(100 * r.score / r.total) if r.total else 0, created_at=when(r))
+                   for r in rows]
         learners: dict[str, dict] = {}
+        groups: dict[str, dict] = {}
         for r in rows:
-            e = learners.setdefault(r.user_id, {"user_id": r.user_id, "display_name": r.display_name, "quizzes": 0,
-                                                "score": 0, "total": 0, "last_at": r.created_at.isoformat(),
-                                                "paths": []})
+            e = learners.setdefault(r.user_id, dict(who(r), quizzes=0, score=0, total=0, last_at=when(r), paths=[]))
             e["quizzes"] += 1
             e["score"] += r.score
             e["total"] += r.total
             if r.path_title not in e["paths"]:
                 e["paths"].append(r.path_title)
-        for e in learners.values():
+            g = groups.setdefault(r.path_id, {"path_id": r.path_id, "path_title": r.path_title, "quizzes": 0,
+                                              "learners": set(), "score": 0, "total": 0})
+            g["quizzes"] += 1
+            g["learners"].add(r.user_id)
+            g["score"] += r.score
+            g["total"] += r.total
+        for e in list(learners.values()) + list(groups.values()):
             e["percent"] = round(100 * e["score"] / e["total"]) if e["total"] else 0
-        return {"results": results, "learners": sorted(learners.values(), key=lambda e: e["display_name"].casefold())}
+        for g in groups.values():
+            g["learners"] = len(g["learners"])
+        return {"results": results,
+                "learners": sorted(learners.values(), key=lambda e: (not e["named"], e["display_name"].casefold())),
+                "groups": sorted(groups.values(), key=lambda g: g["path_title"].casefold()),
+                "names_shown_with_consent_only": all_learners}
 
     # -- model answers ----------------------------------------------------------------------
     def list_model_answers(self, principal: Principal) -> list[dict]:
@@ -874,12 +923,16 @@ class TrainingService:
         start = datetime.combine(date_from, dtime.min, tzinfo=timezone.utc)
         end = datetime.combine(date_to + timedelta(days=1), dtime.min, tzinfo=timezone.utc)
         with self.Session() as s:
-            asked = s.execute(select(Message.id, Message.conversation_id, Message.content)
-                              .where(Message.role == "user", Message.created_at >= start,
-                                     Message.created_at < end)).all()
-            refused = s.execute(select(Message.id, Message.conversation_id)
-                                .where(Message.role == "assistant", Message.refused.is_(True),
-                                       Message.created_at >= start, Message.created_at < end)).all()
+            visible = visible_user_ids(s, principal)  # questions of people of other departments stay hidden
+            asked = s.execute(restrict(select(Message.id, Message.conversation_id, Message.content)
+                                       .join(Conversation, Conversation.id == Message.conversation_id)
+                                       .where(Message.role == "user", Message.created_at >= start,
+                                              Message.created_at < end), Conversation.user_id, visible)).all()
+            refused = s.execute(restrict(select(Message.id, Message.conversation_id)
+                                         .join(Conversation, Conversation.id == Message.conversation_id)
+                                         .where(Message.role == "assistant", Message.refused.is_(True),
+                                                Message.created_at >= start, Message.created_at < end),
+                                         Conversation.user_id, visible)).all()
             convs = {cid for _, cid in refused}
             users_in = s.execute(select(Message.id, Message.conversation_id, Message.content)
                                  .where(Message.role == "user", Message.conversation_id.in_(convs))).all() \
@@ -898,6 +951,18 @@ class TrainingService:
         return {"from": date_from.isoformat(), "to": date_to.isoformat(),
                 "top_questions": _group([c for _, _, c in asked], limit),
                 "unanswered": _group(unanswered, limit)}
+
+
+def _consenting(s, user_ids: list[str]) -> set[str]:
+    """Those of ``user_ids`` whose latest consent event says 'granted'."""
+    if not user_ids:
+        return set()
+    latest: dict[str, str] = {}
+    for user_id, outcome in s.execute(select(AuditEvent.user_id, AuditEvent.outcome)
+                                      .where(AuditEvent.action == CONSENT_ACTION, AuditEvent.user_id.in_(user_ids))
+                                      .order_by(AuditEvent.at, AuditEvent.id)):
+        latest[user_id] = outcome
+    return {u for u, outcome in latest.items() if outcome == "granted"}
 
 
 def _group(questions: list[str], limit: int) -> list[dict]:

@@ -1,4 +1,6 @@
-"""Administration endpoints under ``/api/admin`` (role Administration; feedback also for Schulung)."""
+"""Administration endpoints under ``/api/admin`` (role Administration; feedback also for Schulung).
+
+Feedback and audit events are those of people of the viewer's departments (:mod:`assistant.visibility`)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from assistant import NotFoundError, Principal
 from assistant.accounts import AccountError
 from assistant.db import AuditEvent
 from assistant.library import LibraryError
+from assistant.visibility import restrict, visible_user_ids
 
 
 class NewUser(BaseModel):
@@ -123,15 +126,15 @@ def admin_router(auth, get_assistant, get_library, get_letters) -> APIRouter:
 
     @router.get("/feedback", summary="Bewertungen der Antworten")
     def feedback(rating: str | None = Query(None, pattern="^(up|down)$"), limit: int = Query(200, ge=1, le=2000),
-                 _: Principal = Depends(auth.require("administration", "schulung"))):
+                 principal: Principal = Depends(auth.require("administration", "schulung"))):
         from assistant.feedback import FeedbackStore
 
-        return FeedbackStore(get_assistant().Session).list(limit, rating)
+        return FeedbackStore(get_assistant().Session).list(limit, rating, viewer=principal)
 
     @router.get("/audit", summary="Protokoll durchsuchen (ohne Frage- und Brieftexte)")
     def audit(user: str | None = Query(None, max_length=200), action: str | None = Query(None, max_length=60),
               from_: date | None = Query(None, alias="from"), to: date | None = Query(None),
-              limit: int = Query(500, ge=1, le=5000), _: Principal = Depends(admin)):
+              limit: int = Query(500, ge=1, le=5000), principal: Principal = Depends(admin)):
         q = select(AuditEvent).order_by(AuditEvent.at.desc()).limit(limit)
         if user:
             q = q.where(AuditEvent.user_id == user)
@@ -142,6 +145,7 @@ def admin_router(auth, get_assistant, get_library, get_letters) -> APIRouter:
         if to:
             q = q.where(AuditEvent.at < datetime.combine(to + timedelta(days=1), time.min, timezone.utc))
         with get_assistant().Session() as s:
+            q = restrict(q, AuditEvent.user_id, visible_user_ids(s, principal))  # own departments only
             return [{"at": e.at.isoformat(), "user_id": e.user_id, "action": e.action, "object_id": e.object_id,
                      "outcome": e.outcome} for e in s.scalars(q).all()]
 

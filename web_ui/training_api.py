@@ -42,6 +42,10 @@ class AnswersRequest(BaseModel):
     answers: dict[str, str] = Field(..., description='Antworten je Frage-ID, z. B. {"q1": "zwei Wochen"}')
 
 
+class ConsentRequest(BaseModel):
+    share_name: bool = Field(..., description="Ergebnisse für Trainerinnen und Trainer mit Namen zeigen")
+
+
 class ModelAnswerRequest(BaseModel):
     question: str | None = Field(None, max_length=2000, description="Frage (leer: die Frage zur Chat-Antwort)")
     answer: str | None = Field(None, max_length=20000, description="Antworttext, ggf. korrigiert "
@@ -93,10 +97,22 @@ def training_router(get_service: Callable[[], TrainingService],
             raise HTTPException(status_code=422, detail="Eine Antwort darf höchstens 500 Zeichen lang sein.")
         return call(service.grade, principal, quiz_id, req.answers)
 
-    @router.get("/results", summary="Ergebnisse: eigene, mit all=true (Rolle Schulung) alle")
+    @router.get("/results", summary="Ergebnisse: eigene, mit all=true (Rolle Schulung) die der eigenen "
+                "Fachbereiche, mit Namen nur bei Einwilligung, sonst pseudonym und je Lernpfad")
     def results(all: bool = Query(False, description="Ergebnisse aller Lernenden (Rolle Schulung)"),  # noqa: A002
                 service: TrainingService = Depends(get_service), principal: Principal = Depends(get_principal)):
         return call(service.results, principal, all)
+
+    @router.get("/consent", summary="Eigene Einwilligung: Ergebnisse mit Namen für die Schulung sichtbar?")
+    def consent(service: TrainingService = Depends(get_service), principal: Principal = Depends(get_principal)):
+        return {"share_name": call(service.name_consent, principal)}
+
+    @router.put("/consent", summary="Einwilligung erteilen oder widerrufen",
+                description="share_name=true: Trainerinnen und Trainer sehen Ihre Quiz-Ergebnisse mit Ihrem Namen; "
+                "false (Standard): nur unter einem Pseudonym und je Lernpfad zusammengefasst.")
+    def set_consent(req: ConsentRequest, service: TrainingService = Depends(get_service),
+                    principal: Principal = Depends(get_principal)):
+        return {"share_name": call(service.set_name_consent, principal, req.share_name)}
 
     @router.get("/model-answers", summary="Geprüfte Musterantworten (nur freigegebene Fachbereiche)")
     def model_answers(service: TrainingService = Depends(get_service),

@@ -205,7 +205,7 @@ def test_quiz_of_someone_else_and_malformed_answers(client, service):
 
 # -- results -------------------------------------------------------------------------------------
 
-def test_results_are_own_and_trainers_see_everyones(client, service):
+def test_results_are_own_and_trainers_see_names_only_with_the_learners_consent(client, service):
     for who, path in ((ANNA, "wohngeld"), (ANNA, "widerspruch"), (BERND, "mitwirkung")):
         http = client.as_(who)
         quiz = http.post(f"/api/training/paths/{path}/quiz", json={"count": 4, "seed": 5}).json()
@@ -222,12 +222,28 @@ def test_results_are_own_and_trainers_see_everyones(client, service):
     r = client.as_(ANNA).get("/api/training/results?all=true")
     assert r.status_code == 403 and "Schulung" in r.json()["detail"]
 
+    # nobody agreed yet: trainers see pseudonyms, the day only, and the figures per learning path
+    anonymous = client.as_(TRAINER).get("/api/training/results?all=true").json()
+    text = json.dumps(anonymous, ensure_ascii=False)
+    assert "anna" not in text and "Anna" not in text and "bernd" not in text and "Bernd" not in text
+    assert {r["display_name"] for r in anonymous["results"]} == {"Lernende:r 1", "Lernende:r 2"}
+    assert all(len(r["created_at"]) == 10 and r["quiz_id"] is None for r in anonymous["results"])
+    groups = {g["path_id"]: g for g in anonymous["groups"]}
+    assert (groups["wohngeld"]["learners"], groups["wohngeld"]["percent"]) == (1, 50)
+    assert (groups["mitwirkung"]["quizzes"], groups["mitwirkung"]["percent"]) == (1, 0)
+
+    # Bernd agrees (his own setting): from now on trainers see his name, Anna stays pseudonymous
+    assert client.as_(BERND).get("/api/training/consent").json() == {"share_name": False}
+    assert client.as_(BERND).put("/api/training/consent", json={"share_name": True}).json() == {"share_name": True}
     everyone = client.as_(TRAINER).get("/api/training/results?all=true").json()
-    assert {r["user_id"] for r in everyone["results"]} == {"anna", "bernd"}
-    summary = {learner["user_id"]: learner for learner in everyone["learners"]}
-    assert summary["anna"]["quizzes"] == 2 and summary["anna"]["percent"] == 50
-    assert summary["bernd"]["quizzes"] == 1 and summary["bernd"]["percent"] == 0
-    assert summary["bernd"]["display_name"] == "Bernd Lernender"
+    assert {r["user_id"] for r in everyone["results"]} == {"bernd", None}
+    summary = {learner["display_name"]: learner for learner in everyone["learners"]}
+    assert summary["Lernende:r 1"]["quizzes"] == 2 and summary["Lernende:r 1"]["percent"] == 50
+    assert summary["Bernd Lernender"]["quizzes"] == 1 and summary["Bernd Lernender"]["percent"] == 0
+    assert "Anna" not in json.dumps(everyone, ensure_ascii=False)
+    # withdrawn: pseudonymous again
+    client.as_(BERND).put("/api/training/consent", json={"share_name": False})
+    assert "Bernd" not in client.as_(TRAINER).get("/api/training/results?all=true").text
 
 
 # -- model answers -------------------------------------------------------------------------------

@@ -191,22 +191,57 @@
     return Array.isArray(data) ? data : (data && data.results) || [];
   }
 
+  /** The learner's choice whether trainers see their results by name (default: no). */
+  async function consentNode() {
+    const box = el("div", { class: "einwilligung" });
+    let share = false;
+    try {
+      share = !!(await api(T + "/consent")).share_name;
+    } catch (err) {
+      return el("p", { class: "leise klein" }, "Ihre Einwilligung konnte nicht geladen werden: " + errorText(err));
+    }
+    const status = el("p", { class: "leise klein", role: "status" });
+    const box2 = el("input", { type: "checkbox", id: "einwilligung-name", checked: share });
+    box2.addEventListener("change", async () => {
+      try {
+        const r = await api(T + "/consent", { method: "PUT", json: { share_name: box2.checked } });
+        status.textContent = r.share_name
+          ? "Gespeichert: Trainerinnen und Trainer sehen Ihre Ergebnisse mit Ihrem Namen."
+          : "Gespeichert: Trainerinnen und Trainer sehen Ihre Ergebnisse nur ohne Namen.";
+      } catch (err) {
+        box2.checked = !box2.checked;
+        status.textContent = "Nicht gespeichert: " + errorText(err);
+      }
+    });
+    box.append(el("div", { class: "zeile" }, box2,
+      el("label", { for: "einwilligung-name" }, "Trainerinnen und Trainer dürfen meine Ergebnisse mit meinem Namen sehen")),
+      el("p", { class: "leise klein" }, "Ohne Ihre Einwilligung erscheinen Ihre Ergebnisse dort nur unter einem Pseudonym "
+        + "und zusammengefasst je Lernpfad. Sie können die Einwilligung jederzeit widerrufen."), status);
+    return box;
+  }
+
   async function loadResults() {
     const box = $("ergebnisse");
+    const consent = await consentNode();
     try {
       const rows = resultRows(await api(T + "/results"));
       if (!rows.length) {
-        replace(box, el("p", { class: "leise" }, "Sie haben noch kein Quiz abgeschlossen."));
+        replace(box, el("p", { class: "leise" }, "Sie haben noch kein Quiz abgeschlossen."), consent);
         return;
       }
       replace(box, Lotse.table([
         { label: "Lernpfad", value: (r) => r.path_title || r.path_id },
         { label: "Ergebnis", class: "zahl", value: (r) => r.score + " / " + r.total + " (" + (r.percent !== undefined ? r.percent : percent(r.score, r.total)) + " %)" },
         { label: "Datum", value: (r) => Lotse.formatDateTime(r.created_at) },
-      ], rows));
+      ], rows), consent);
     } catch (err) {
       showMessage(box, "fehler", "Ihre Ergebnisse konnten nicht geladen werden: " + errorText(err));
     }
+  }
+
+  /** A date-time, or a plain day (pseudonymised rows carry only the day). */
+  function when(value) {
+    return /^\d{4}-\d{2}-\d{2}$/.test(String(value || "")) ? value.split("-").reverse().join(".") : Lotse.formatDateTime(value);
   }
 
   async function loadAllResults() {
@@ -216,23 +251,32 @@
       const data = await api(T + "/results", { query: { all: "true" } });
       const rows = resultRows(data);
       const learners = (data && data.learners) || [];
+      const groups = (data && data.groups) || [];
       if (!rows.length) {
-        replace(box, el("p", { class: "leise" }, "Noch keine Ergebnisse."));
+        replace(box, el("p", { class: "leise" }, "Noch keine Ergebnisse aus Ihren Fachbereichen."));
         return;
       }
       replace(box,
+        el("p", { class: "leise klein" }, "Namen erscheinen nur bei Lernenden, die eingewilligt haben; alle anderen "
+          + "unter einem Pseudonym („Lernende:r 1“ …) und nur mit dem Tag des Quiz. Nur Lernende Ihrer Fachbereiche."),
+        groups.length ? Lotse.table([
+          { label: "Lernpfad", value: (g) => g.path_title || g.path_id },
+          { label: "Quiz", class: "zahl", value: (g) => String(g.quizzes) },
+          { label: "Lernende", class: "zahl", value: (g) => String(g.learners) },
+          { label: "Richtig", class: "zahl", value: (g) => g.score + " / " + g.total + " (" + g.percent + " %)" },
+        ], groups, "Übersicht je Lernpfad") : null,
         learners.length ? Lotse.table([
-          { label: "Person", value: (l) => l.display_name || l.user_id },
+          { label: "Person", value: (l) => l.display_name },
           { label: "Quiz", class: "zahl", value: (l) => String(l.quizzes) },
           { label: "Richtig", class: "zahl", value: (l) => l.score + " / " + l.total + " (" + l.percent + " %)" },
           { label: "Lernpfade", value: (l) => (l.paths || []).join(", ") },
-          { label: "Zuletzt", value: (l) => Lotse.formatDateTime(l.last_at) },
+          { label: "Zuletzt", value: (l) => when(l.last_at) },
         ], learners, "Übersicht je Person") : null,
         Lotse.table([
-          { label: "Person", value: (r) => r.display_name || r.user_id },
+          { label: "Person", value: (r) => r.display_name },
           { label: "Lernpfad", value: (r) => r.path_title || r.path_id },
           { label: "Ergebnis", class: "zahl", value: (r) => r.score + " / " + r.total },
-          { label: "Datum", value: (r) => Lotse.formatDateTime(r.created_at) },
+          { label: "Datum", value: (r) => when(r.created_at) },
         ], rows, "Alle Quiz-Ergebnisse"));
     } catch (err) {
       showMessage(box, "fehler", "Die Ergebnisse konnten nicht geladen werden: " + errorText(err));
