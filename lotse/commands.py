@@ -99,10 +99,14 @@ def cmd_sync_cases(args, settings) -> int:
     kb = build_knowledge_base(settings)
     kb.ensure_demo_corpus(progress=not args.json)  # policy corpus first, so a case-only index never blocks it
     report = run_sync(kb, settings.efile_config(), progress=not args.json)
+    from assistant.import_report import sync_report
+
+    bericht = sync_report(report)  # German: taken, skipped and why, what needs a decision
     if args.json:
-        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str))
+        print(json.dumps(dict(report.as_dict(), bericht=bericht.as_dict()), ensure_ascii=False, indent=2,
+                         default=str))
     else:
-        print(report.summary())
+        print(bericht.text())
     return 0 if report.ok else 1
 
 

@@ -3,6 +3,8 @@
     lotse letter templates [--json]
     lotse letter draft --case S-III-WG/2026/001234 --template anforderung_unterlagen --out brief.docx \
                        [--field frist=30.04.2026 --field unterlagen="Mietvertrag\\nLohnabrechnung"]
+    lotse letter import-template Anhoerung_Amt.docx [--name anhoerung_amt] [--mapping zuordnung.yaml] \
+                       [--write-mapping zuordnung.yaml] [--dry-run] [--replace] [--json]
 
 The e-file is configured by ``LOTSE_EFILE_URL``, ``LOTSE_EFILE_USER``, ``LOTSE_EFILE_PASSWORD``.
 """
@@ -31,14 +33,15 @@ def _parse_fields(items: list[str] | None) -> dict[str, object]:
     return fields
 
 
-def _templates_registry():
+def _templates_registry(settings=None):
     from assistant.letters import TemplateRegistry
 
-    return TemplateRegistry()
+    letters_cfg = getattr(settings, "letters", None)
+    return TemplateRegistry(letters_cfg.templates_dir if letters_cfg is not None else None)
 
 
 def cmd_letter_templates(args, settings) -> int:
-    listing = _templates_registry().listing()
+    listing = _templates_registry(settings).listing()
     if args.json:
         print(json.dumps(listing, ensure_ascii=False, indent=2))
         return 1 if any(p["severity"] == "fehler" for p in listing["problems"]) else 0
@@ -97,6 +100,55 @@ def cmd_letter_draft(args, settings) -> int:
     return 0
 
 
+def cmd_letter_import(args, settings) -> int:
+    """Import an office's Word letter as a template (see assistant/letters/template_import.py)."""
+    import yaml
+
+    from assistant.letters import TEMPLATES_DIR
+    from assistant.letters.template_import import (analyze, import_template, mapping_template, options_from_yaml,
+                                                   convert)
+
+    src = Path(args.file)
+    try:
+        data = src.read_bytes()
+    except OSError as exc:
+        print(f"Fehler: Die Datei {src} kann nicht gelesen werden ({exc.strerror}).", file=sys.stderr)
+        return 2
+    spec: dict = {}
+    if args.mapping:
+        try:
+            spec = yaml.safe_load(Path(args.mapping).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            print(f"Fehler: Die Zuordnungsdatei {args.mapping} ist nicht lesbar oder kein gültiges YAML ({exc}).",
+                  file=sys.stderr)
+            return 2
+        if not isinstance(spec, dict):
+            print(f"Fehler: {args.mapping} muss eine Zuordnung enthalten (name, title, fields: ...).", file=sys.stderr)
+            return 2
+    options = options_from_yaml(spec, src.name, args.name)
+    if args.title:
+        options.title = args.title
+    analysis = analyze(data, src.name)
+    if args.write_mapping:
+        Path(args.write_mapping).write_text(mapping_template(analysis, options), encoding="utf-8")
+        print(f"Zuordnung zum Bearbeiten geschrieben: {args.write_mapping}")
+    if args.dry_run or args.write_mapping:
+        result = convert(data, src.name, options, spec.get("fields"))
+    else:
+        letters_cfg = getattr(settings, "letters", None)
+        folder = (letters_cfg.templates_dir if letters_cfg is not None else None) or TEMPLATES_DIR
+        result = import_template(data, src.name, folder, options, spec.get("fields"), replace=args.replace)
+    if args.json:
+        print(json.dumps(dict(result.as_dict(), analysis=analysis.as_dict(), saved=not (args.dry_run or
+                                                                                        args.write_mapping)),
+                         ensure_ascii=False, indent=2))
+    else:
+        print(result.report.text())
+        if args.dry_run or args.write_mapping:
+            print("Nicht gespeichert (Probelauf). Ohne --dry-run/--write-mapping wird die Vorlage gespeichert.")
+    return 0
+
+
 def register(sub) -> None:
     pl = sub.add_parser("letter", help="Routineschreiben: Vorlagen, Entwürfe")
     lsub = pl.add_subparsers(dest="letter_command", required=True)
@@ -114,3 +166,18 @@ def register(sub) -> None:
     pd.add_argument("--no-proposals", action="store_true", help="ohne Textvorschläge aus der Wissensbasis")
     pd.add_argument("--json", action="store_true", help="Ergebnis als JSON")
     pd.set_defaults(func=cmd_letter_draft)
+
+    pi = lsub.add_parser("import-template", help="Eigene Word-Vorlage des Amts übernehmen (Platzhalter erkennen, "
+                         "zuordnen, umwandeln)")
+    pi.add_argument("file", help="Word-Datei (.docx) mit Platzhaltern: {{ name }}, ${name}, Seriendruckfelder, "
+                    "[Name] oder hervorgehobener Text")
+    pi.add_argument("--name", help="Name der Vorlage (Standard: aus dem Dateinamen)")
+    pi.add_argument("--title", help="Titel der Vorlage (Standard: Dateiname)")
+    pi.add_argument("--mapping", help="YAML-Datei mit der Zuordnung (name, title, case_types, four_eyes, fields: "
+                    "{Platzhalter: Zuordnung}); ohne: Vorschläge, im Bericht als zu prüfen genannt")
+    pi.add_argument("--write-mapping", metavar="DATEI", help="vorgeschlagene Zuordnung zum Bearbeiten schreiben "
+                    "(nichts speichern)")
+    pi.add_argument("--dry-run", action="store_true", help="nur erkennen und berichten, nichts speichern")
+    pi.add_argument("--replace", action="store_true", help="eine vorhandene Vorlage gleichen Namens ersetzen")
+    pi.add_argument("--json", action="store_true", help="Ergebnis als JSON")
+    pi.set_defaults(func=cmd_letter_import)

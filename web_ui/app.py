@@ -313,6 +313,9 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
     from .admin_api import admin_router
 
     app.include_router(admin_router(auth, get_assistant, lambda: library, lambda: letters))
+    from .template_import_api import template_import_router
+
+    app.include_router(template_import_router(auth, lambda: letters))
 
     def page_route(path: str, file: str, roles: frozenset[str]):
         def page(request: Request):

@@ -147,6 +147,27 @@ class LetterService:
     def template_listing(self) -> dict[str, Any]:
         return self.templates.listing()
 
+    def analyze_template(self, data: bytes, file_name: str) -> dict[str, Any]:
+        """Placeholders of an uploaded Word letter with suggested mappings (nothing is stored)."""
+        from .template_import import analyze
+
+        return analyze(data, file_name).as_dict()
+
+    def import_template(self, principal: Principal, data: bytes, file_name: str, options,
+                        mapping: dict[str, Any] | None, replace: bool = False) -> dict[str, Any]:
+        """Convert and store an office's Word letter as a template in the templates folder; the
+        registry is re-read, so the template is usable at once. Returns the German import report."""
+        from .template_import import import_template
+
+        try:
+            result = import_template(data, file_name, self.templates.folder, options, mapping, replace)
+        except LetterError:
+            self._audit_now(principal, "template_import", options.name, "refused")
+            raise
+        self.templates.reload()
+        self._audit_now(principal, "template_import", result.name, "replaced" if replace else "imported")
+        return result.as_dict()
+
     def templates_for(self, procedure_type: str | None) -> list[dict[str, Any]]:
         """Usable templates that fit a case of this procedure type (``case_types`` contains it or "*")."""
         from .prefill import CASE_TYPE_BY_PROCEDURE
