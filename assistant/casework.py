@@ -18,6 +18,9 @@ from .errors import AssistantError, NotFoundError
 
 log = logging.getLogger(__name__)
 
+#: one answer for an unknown case and a case of another department: existence is not revealed
+CASE_UNAVAILABLE = "Diese Akte gibt es nicht oder sie gehört nicht zu Ihren Fachbereichen."
+
 # Checklist rows that are column headers, not documents
 _HEADER_WORDS = {"unterlage", "unterlagen", "nachweis", "einkommensart", "hinweis", "formblatt", "intern"}
 
@@ -36,7 +39,7 @@ def read_case(connector, aktenzeichen: str, default_department: str | None = Non
     """The non-sensitive facts of a case. ``default_department`` (``LOTSE_INDEX__DEFAULT_DEPARTMENT``,
     ``kb.cfg.default_department``) is the department of a case of no known procedure; without it, the
     procedure catalog's."""
-    from connectors import ConnectorError
+    from connectors import ConnectorError, NotFound
     from indexer.pii import CaseRecordBuilder
 
     if connector is None:
@@ -44,10 +47,12 @@ def read_case(connector, aktenzeichen: str, default_department: str | None = Non
     try:
         refs = connector.search_cases(aktenzeichen=aktenzeichen)
         if not refs:
-            raise NotFoundError(f"Die Akte {aktenzeichen} wurde in der E-Akte nicht gefunden.")
+            raise NotFoundError(CASE_UNAVAILABLE)
         case = connector.get_case(refs[0].coo)
         procedures = [connector.get_procedure(p.coo) for p in case.procedures]
         documents = {p.coo: connector.list_documents(p.coo) for p in procedures}
+    except NotFound as exc:
+        raise NotFoundError(CASE_UNAVAILABLE) from exc
     except ConnectorError as exc:
         raise AssistantError(f"E-Akte: {exc.message}") from exc
     record = CaseRecordBuilder(default_department=default_department).build(case, procedures, documents)

@@ -113,7 +113,8 @@ def make_engine(url: str) -> Engine:
     kw = {}
     if url.startswith("sqlite"):
         kw["connect_args"] = {"check_same_thread": False, "timeout": 30}
-    engine = create_engine(url, pool_pre_ping=True, **kw)
+    # hide_parameters: an SQL error never carries bound values (question, letter field contents) into logs
+    engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, **kw)
     if url.startswith("sqlite"):
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _):  # noqa: ANN001

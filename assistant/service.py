@@ -18,6 +18,7 @@ from .config import AssistantConfig, ExtractiveConfig
 from .db import AuditEvent, Conversation, Message, make_engine, make_sessionmaker
 from .errors import ConfigurationError, NotFoundError
 from .identity import Principal
+from .privacy import mask
 from .prompts import load_prompts
 from .providers import build_provider
 from .providers.extractive import ExtractiveProvider
@@ -59,7 +60,8 @@ class Assistant:
                 conv = self._own(s, principal, conversation_id)
                 history = [(m.role, m.content) for m in conv.messages][-6:]
             else:
-                conv = Conversation(user_id=principal.user_id, title=question[:120] or "Neue Frage")
+                # the title is shown in the list and kept: personal data masked (assistant.privacy)
+                conv = Conversation(user_id=principal.user_id, title=mask(question)[:120] or "Neue Frage")
                 s.add(conv)
                 s.commit()
             conv_id = conv.id
@@ -103,11 +105,11 @@ class Assistant:
     def ask_case(self, aktenzeichen: str, question: str, principal: Principal) -> dict:
         """Answer about one e-file case: its documents vs. the procedure's checklist, then the policy answer."""
         from .answering import citation_dict
-        from .casework import checklist_items, missing_documents, read_case
+        from .casework import CASE_UNAVAILABLE, checklist_items, missing_documents, read_case
 
         facts = read_case(self.efile, aktenzeichen, self.kb.cfg.default_department)
         if not principal.may_see(facts.department):
-            raise NotFoundError("Diese Akte gehört nicht zu Ihren Fachbereichen.")
+            raise NotFoundError(CASE_UNAVAILABLE)
         items = checklist_items(self.kb, facts)
         missing = missing_documents(items, facts.present)
         refs: list = []
@@ -152,13 +154,13 @@ class Assistant:
         with self.Session() as s:
             rows = s.scalars(select(Conversation).where(Conversation.user_id == principal.user_id)
                              .order_by(Conversation.updated_at.desc())).all()
-            return [{"id": c.id, "title": c.title, "updated_at": c.updated_at.isoformat(),
+            return [{"id": c.id, "title": mask(c.title), "updated_at": c.updated_at.isoformat(),
                      "messages": len(c.messages)} for c in rows]
 
     def get_conversation(self, principal: Principal, conversation_id: str) -> dict:
         with self.Session() as s:
             c = self._own(s, principal, conversation_id)
-            return {"id": c.id, "title": c.title, "messages": [
+            return {"id": c.id, "title": mask(c.title), "messages": [
                 {"id": m.id, "role": m.role, "content": m.content, "citations": json.loads(m.citations),
                  "provider": m.provider, "refused": m.refused, "fallback": m.fallback,
                  "created_at": m.created_at.isoformat()} for m in c.messages]}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -13,11 +15,36 @@ from .settings import Settings, SettingsError, load_settings
 log = logging.getLogger("lotse")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+class _EscapedRecord(logging.LogRecord):
+    """Control characters in a log message (a newline in a file name) are written escaped (``\\n``),
+    so no message can forge a log line; tracebacks are not part of the message and stay as they are."""
+
+    def getMessage(self) -> str:  # noqa: N802 - logging's name
+        return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), super().getMessage())
+
+
 def _setup_logging(level: str) -> None:
+    logging.setLogRecordFactory(_EscapedRecord)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     for noisy in ("chromadb", "httpx", "sentence_transformers", "urllib3", "transformers", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def private_data_dir(path: Path) -> None:
+    """Everything Lotse writes is for its own user only: files 0600, folders 0700 (umask 077); an existing
+    data directory and the files in it are tightened the same way."""
+    os.umask(0o077)
+    path.mkdir(parents=True, exist_ok=True)
+    for folder, dirs, files in os.walk(path):
+        os.chmod(folder, 0o700)
+        for name in files:
+            f = Path(folder) / name
+            if not f.is_symlink():
+                os.chmod(f, 0o600)
 
 
 def _kb(settings: Settings):
@@ -173,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     _setup_logging(settings.log_level)
+    private_data_dir(settings.data_dir)
     from connectors import ConnectorError
     from assistant import AssistantError
     from indexer import IndexingError

@@ -49,7 +49,7 @@ def cmd_ask(args, settings) -> int:
 def cmd_serve(args, settings) -> int:
     import uvicorn
 
-    from web_ui.app import create_app
+    from web_ui.app import UVICORN_OPTIONS, create_app
 
     from .factory import build_assistant, build_letter_service
 
@@ -69,7 +69,8 @@ def cmd_serve(args, settings) -> int:
     library = PolicyLibrary(assistant.kb, settings.data_dir / "policy", assistant.Session)
     app = create_app(settings, assistant, letters=build_letter_service(settings, assistant.kb, assistant.provider),
                      accounts=accounts, library=library, **_optional_services(assistant))
-    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
+    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info",
+                **UVICORN_OPTIONS)
     return 0
 
 

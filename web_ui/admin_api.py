@@ -97,9 +97,12 @@ def admin_router(auth, get_assistant, get_library, get_letters) -> APIRouter:
         return dict(letters.template_listing(), available=True)
 
     @router.get("/users", summary="Benutzer und Rollen")
-    def users(_: Principal = Depends(admin)):
+    def users(principal: Principal = Depends(admin)):
         open_sessions = auth.accounts.active_sessions()
-        return [dict(u, sessions=open_sessions.get(u["id"], 0)) for u in auth.accounts.list()]
+        with auth.accounts.Session() as s:
+            visible = visible_user_ids(s, principal)
+        return [dict(u, sessions=open_sessions.get(u["id"], 0)) for u in auth.accounts.list()
+                if visible is None or u["id"] in visible or u["id"] == principal.user_id]
 
     @router.post("/users", status_code=201, summary="Lokales Konto anlegen")
     def add_user(req: NewUser, principal: Principal = Depends(admin)):

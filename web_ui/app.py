@@ -53,6 +53,10 @@ class AnswerResponse(BaseModel):
     suggestions: list[dict] | None = None
 
 
+class CheckRequest(BaseModel):
+    question: str = Field(..., min_length=1, max_length=2000, description="Die Frage vor dem Senden")
+
+
 class FeedbackRequest(BaseModel):
     message_id: int = Field(..., ge=1, description="ID der Antwort (aus dem Ereignis 'saved')")
     rating: str = Field(..., pattern="^(up|down)$", description="up = hilfreich, down = nicht hilfreich")
@@ -68,6 +72,10 @@ PAGES: dict[str, tuple[str, frozenset[str]]] = {
     "/bericht": ("report.html", frozenset({"administration", "schulung"})),
 }
 
+#: how ``lotse serve`` runs uvicorn: X-Forwarded-For is read by the app, from LOTSE_AUTH__TRUSTED_PROXIES
+#: only (uvicorn would otherwise believe it from any client on 127.0.0.1)
+UVICORN_OPTIONS = {"proxy_headers": False, "server_header": False}
+
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self' http: https:")
 
@@ -78,7 +86,8 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
 
     ``letters``, ``training``, ``report`` and ``library`` (policy document administration) are optional
     services; their routers are included when given."""
-    app = FastAPI(title="Lotse API", version="0.1.0",
+    # API docs only behind login (or off, LOTSE_AUTH__API_DOCS): the routes are added below
+    app = FastAPI(title="Lotse API", version="0.1.0", docs_url=None, redoc_url=None, openapi_url=None,
                   description="Antworten mit Quellen aus den freigegebenen Dokumenten des Sozialreferats. "
                   "Alle Endpunkte außer /health verlangen eine Anmeldung (Sitzungscookie); ändernde "
                   "Anfragen zusätzlich den Kopf X-CSRF-Token (siehe /api/me).")
@@ -158,6 +167,13 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
         return StreamingResponse(iterate_in_threadpool(events()), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
+    @app.post("/api/questions/check", tags=["Antworten"], summary="Frage vor dem Senden auf personenbezogene "
+              "Daten prüfen", description="Nichts wird gespeichert; Antwort: gefundene Arten, maskierte Frage, Hinweis.")
+    def check_question(req: CheckRequest, _: Principal = Depends(get_principal)):
+        from assistant.privacy import check_question
+
+        return check_question(req.question)
+
     @app.get("/api/conversations", tags=["Gespräche"], summary="Eigene Gespräche auflisten")
     def conversations(principal: Principal = Depends(get_principal)):
         return get_assistant().list_conversations(principal)
@@ -200,8 +216,11 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
         a = get_assistant()
         if a.efile is None:
             raise HTTPException(status_code=503, detail=msg.EFILE_OFF)
-        facts = read_case(a.efile, aktenzeichen, a.kb.cfg.default_department)
-        if not principal.may_see(facts.department):
+        try:
+            facts = read_case(a.efile, aktenzeichen, a.kb.cfg.default_department)
+        except NotFoundError:
+            facts = None
+        if facts is None or not principal.may_see(facts.department):  # unknown or foreign: the same answer
             raise HTTPException(status_code=404, detail=msg.CASE_NOT_VISIBLE)
         body = {"aktenzeichen": facts.aktenzeichen, "procedure_type": facts.procedure_type, "state": facts.state,
                 "department": facts.department, "documents": list(facts.present), "templates": []}
@@ -316,6 +335,21 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
     from .template_import_api import template_import_router
 
     app.include_router(template_import_router(auth, lambda: letters))
+
+    if settings.auth.api_docs == "login":
+        from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+
+        @app.get("/openapi.json", include_in_schema=False)
+        def openapi_schema(_: Principal = Depends(get_principal)):
+            return JSONResponse(app.openapi())
+
+        @app.get("/docs", include_in_schema=False)
+        def swagger(_: Principal = Depends(get_principal)):
+            return get_swagger_ui_html(openapi_url="/openapi.json", title="Lotse API")
+
+        @app.get("/redoc", include_in_schema=False)
+        def redoc(_: Principal = Depends(get_principal)):
+            return get_redoc_html(openapi_url="/openapi.json", title="Lotse API")
 
     def page_route(path: str, file: str, roles: frozenset[str]):
         def page(request: Request):

@@ -64,6 +64,35 @@ class LoginLimiter:
             self._fails.pop(key, None)
 
 
+def client_address(request: Request, trusted_proxies: list[str]) -> str:
+    """The address a request comes from. ``X-Forwarded-For`` counts only when the connecting peer is one
+    of the configured trusted proxies; then the nearest address in it that is not a trusted proxy."""
+    peer = request.client.host if request.client else "?"
+    if not trusted_proxies or not _is_trusted(peer, trusted_proxies):
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, trusted_proxies):
+            return hop
+    return hops[0] if hops else peer
+
+
+def _is_trusted(address: str, trusted_proxies: list[str]) -> bool:
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for net in trusted_proxies:
+        try:
+            if ip in ipaddress.ip_network(net, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 def session_secret(cfg: AuthConfig, data_dir: Path) -> str:
     if cfg.session_secret is not None and cfg.session_secret.get_secret_value():
         return cfg.session_secret.get_secret_value()
@@ -238,7 +267,7 @@ def auth_router(auth: Auth) -> APIRouter:
         expected = request.session.get("csrf", "")
         if not expected or not secrets.compare_digest(str(form.get("csrf_token") or ""), expected):
             return login_page(request, auth, msg.LOGIN_FORM_EXPIRED, 403, next_url)
-        client = request.client.host if request.client else "?"
+        client = client_address(request, auth.cfg.trusted_proxies)
         keys = (f"user:{username.lower()}", f"addr:{client}")
         if auth.limiter.blocked(*keys):
             return login_page(request, auth, msg.LOGIN_BLOCKED.format(minutes=max(1, auth.cfg.login_window_s // 60)),

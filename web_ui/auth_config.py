@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
@@ -40,3 +42,8 @@ class AuthConfig(BaseModel):
                                                      "on first start when no user exists; default: random, "
                                                      "printed once on the console")
     oidc: OIDCConfig = Field(default_factory=OIDCConfig, description="OpenID Connect single sign-on")
+    api_docs: Literal["login", "off"] = Field("login", description="API documentation (/docs, /redoc, "
+                                              "/openapi.json): 'login' = only for logged-in users, 'off' = none")
+    trusted_proxies: list[str] = Field(default_factory=list, description="Addresses or networks (CIDR) of reverse "
+                                       "proxies whose X-Forwarded-For header is believed; empty: the header is "
+                                       "ignored and the connecting address counts (login rate limit)")

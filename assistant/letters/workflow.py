@@ -53,8 +53,9 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Engine
 
 from connectors.catalog import catalog
-from connectors.errors import ConnectorError, SourceUnavailable
+from connectors.errors import ConnectorError, NotFound, SourceUnavailable
 
+from ..casework import CASE_UNAVAILABLE
 from ..db import AuditEvent, make_engine, make_sessionmaker, utcnow
 from ..identity import Principal
 from .calendar import format_date, parse_date
@@ -315,13 +316,16 @@ class LetterService:
             raise FeatureUnavailable("Die E-Akte ist nicht angebunden: Entwürfe aus einer Akte sind nicht möglich.")
         try:
             data = load_case(self.efile, aktenzeichen)
+        except NotFound as exc:  # unknown and foreign cases get the same answer (existence not revealed)
+            self._audit_now(principal, "letter_draft", None, "case_not_found")
+            raise LetterNotFound(CASE_UNAVAILABLE) from exc
         except ConnectorError:
             self._audit_now(principal, "letter_draft", None, "efile_error")
             raise
         department = case_department(data.case.procedure_type, self.default_department)
         if not principal.may_see(department):
             self._audit_now(principal, "letter_draft", None, "forbidden_department")
-            raise LetterNotFound(f"Die Akte {aktenzeichen} gehört nicht zu Ihren Fachbereichen.")
+            raise LetterNotFound(CASE_UNAVAILABLE)
         values, proposals = prefill(tpl, data, principal, self.cfg, self.proposals, self._today())
         with self.Session() as s:
             letter = Letter(aktenzeichen=data.case.aktenzeichen, case_coo=data.case.coo,

@@ -412,15 +412,43 @@
     frage.value = "";
   }
 
+  /**
+   * Before a question is sent: ask the server's personal-data detector. When it finds a name, a date of
+   * birth, an IBAN …, show a warning with the choice to send the masked question, send it as typed, or edit.
+   */
+  async function checkThenAsk(question) {
+    if (!question) return ask(question);
+    let check = null;
+    try {
+      check = await api("/api/questions/check", { json: { question } });
+    } catch (err) {
+      check = null; // the check is a help, never a reason not to answer
+    }
+    if (!check || !check.personal_data) return ask(question);
+    const masked = check.masked;
+    const box = el("div", { class: "hinweis pii-warnung", id: "pii-warnung" },
+      el("p", null, el("strong", null, "Achtung, personenbezogene Daten: "), check.message),
+      el("p", { class: "klein" }, "So würde die Frage ohne diese Angaben gesendet: ", el("q", { class: "maskiert" }, masked)),
+      el("div", { class: "knopfleiste" },
+        el("button", { type: "button", class: "knopf primaer", onclick: () => { clear(formError); frage.value = masked; ask(masked); } },
+          "Ohne diese Angaben senden"),
+        el("button", { type: "button", class: "knopf", onclick: () => { clear(formError); frage.focus(); } },
+          "Frage bearbeiten"),
+        el("button", { type: "button", class: "knopf", onclick: () => { clear(formError); ask(question); } },
+          "Trotzdem senden")));
+    replace(formError, box);
+    box.querySelector("button").focus();
+  }
+
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     if (senden.disabled) return;
-    ask(frage.value.trim());
+    checkThenAsk(frage.value.trim());
   });
   frage.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
-      if (!senden.disabled) ask(frage.value.trim());
+      if (!senden.disabled) checkThenAsk(frage.value.trim());
     }
   });
   stopp.addEventListener("click", () => {
