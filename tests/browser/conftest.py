@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import time
@@ -126,6 +127,11 @@ def system(tmp_path_factory, demo_index) -> Iterator[System]:
     data_dir = copy_demo_index(demo_index, tmp / "data")
     port = _free_port()
     env = _clean_env(data_dir, port, double.base_url)
+    # templates imported in the administration go to a copy, never into the source tree
+    from assistant.letters import TEMPLATES_DIR
+
+    shutil.copytree(TEMPLATES_DIR, tmp / "vorlagen")
+    env["LOTSE_LETTERS__TEMPLATES_DIR"] = str(tmp / "vorlagen")
     # `lotse user add` runs main() in this process (its real process is tested in test_auth.py)
     lotse_env = {k: env.get(k) for k in {*env, *os.environ} if k.startswith("LOTSE_")}
     proc = None

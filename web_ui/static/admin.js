@@ -1,5 +1,5 @@
 /* Administration page: index status with errors and warnings, document upload/removal, re-index with progress,
-   template status, accounts and roles, feedback review, audit search. */
+   template status and import of the office's own Word templates, accounts and roles, feedback review, audit search. */
 (function () {
   "use strict";
   const { el, api, replace, clear, announce, errorText, showMessage, showLoading } = Lotse;
@@ -220,6 +220,129 @@
       showMessage(box, "fehler", "Die Vorlagen konnten nicht geladen werden: " + errorText(err));
     }
   }
+
+  // ------------------------------------------------------------------ template import
+  // detect -> show placeholders -> map -> save; the file is sent again with the mapping (no server state)
+  const KIND_OPTIONS = [["case", "Feld aus Akte/Konfiguration"], ["user", "Eingabe der Sachbearbeitung"],
+    ["generated", "Textvorschlag aus der Wissensbasis"], ["computed", "berechnetes Datum"], ["keep", "kein Platzhalter (Text bleibt)"]];
+
+  function mappingRow(p, choices, i) {
+    const s = p.suggestion || { kind: "user" };
+    const kind = el("select", { id: "zuordnung-art-" + i, "aria-label": "Zuordnung für " + p.text },
+      KIND_OPTIONS.map(([v, l]) => el("option", { value: v, selected: v === s.kind }, l)));
+    const caseSel = el("select", { "aria-label": "Aktenfeld für " + p.text },
+      Object.entries(choices.case_fields).map(([v, l]) => el("option", { value: v, selected: v === s.target }, l)));
+    const rule = el("input", { type: "text", "aria-label": "Datumsregel für " + p.text,
+      value: s.kind === "computed" ? s.target : "today", placeholder: "today, workdays:14, months:1" });
+    const query = el("input", { type: "text", "aria-label": "Suchanfrage für " + p.text,
+      value: s.kind === "generated" ? s.target : p.label });
+    const typ = el("select", { "aria-label": "Art der Eingabe für " + p.text },
+      [["text", "Text"], ["date", "Datum"], ["money", "Betrag"]].map(([v, l]) => el("option", { value: v, selected: v === (s.type || "text") }, l)));
+    const detail = el("div", { class: "zuordnung-ziel" });
+    function show() {
+      const k = kind.value;
+      replace(detail, k === "case" ? caseSel : k === "computed" ? rule : k === "generated" ? query : k === "user" ? typ : el("span", { class: "leise klein" }, "–"));
+    }
+    kind.addEventListener("change", show);
+    show();
+    const read = () => {
+      const k = kind.value;
+      if (k === "case") return { kind: k, target: caseSel.value };
+      if (k === "computed") return { kind: k, target: rule.value.trim() };
+      if (k === "generated") return { kind: k, target: query.value.trim() };
+      if (k === "user") return { kind: k, type: typ.value, hint: p.label };
+      return { kind: k };
+    };
+    return { p, kind, detail, read };
+  }
+
+  function reportView(rep) {
+    const list = (title, items, cls) => el("div", { class: "bericht-teil" },
+      el("h4", null, title + " (" + items.length + ")"),
+      items.length ? el("ul", { class: cls }, items.map((t) => el("li", null, t))) : el("p", { class: "leise klein" }, "nichts"));
+    return el("div", { class: "importbericht", id: "importbericht" },
+      el("h3", null, "Importbericht"), el("p", null, rep.headline || ""),
+      list("Übernommen", rep.taken, null), list("Übersprungen", rep.skipped, null),
+      list("Zu entscheiden", rep.decisions, null));
+  }
+
+  async function analyseTemplate(file) {
+    const box = $("vorlage-import");
+    showLoading(box, "Platzhalter werden erkannt …");
+    const data = new FormData();
+    data.append("file", file);
+    let a;
+    try {
+      a = await api(A + "/templates/import/analyze", { form: data });
+    } catch (err) {
+      showMessage(box, "fehler", "Die Datei konnte nicht geprüft werden: " + errorText(err));
+      return;
+    }
+    const rows = a.placeholders.map((p, i) => mappingRow(p, a.choices, i));
+    const name = el("input", { type: "text", id: "vorlage-name", value: a.suggested_name, maxlength: "61", required: true });
+    const title = el("input", { type: "text", id: "vorlage-titel", value: a.file_name.replace(/\.docx$/i, ""), maxlength: "200", required: true });
+    const cases = el("fieldset", null, el("legend", null, "Verfahrensarten"),
+      a.choices.case_types.map((c) => el("label", { class: "auswahl", for: "vorlage-verfahren-" + c },
+        el("input", { type: "checkbox", id: "vorlage-verfahren-" + c, value: c, checked: true }), c)));
+    const four = el("input", { type: "checkbox", id: "vorlage-vier-augen" });
+    const replaceBox = el("input", { type: "checkbox", id: "vorlage-ersetzen" });
+    const save = el("button", { type: "button", class: "knopf primaer", id: "vorlage-speichern" }, "Vorlage speichern");
+    const result = el("div", { id: "vorlage-ergebnis", "aria-live": "polite" });
+    replace(box,
+      el("p", null, a.placeholders.length + " Platzhalter in „" + a.file_name + "“ erkannt. Bitte die Zuordnung prüfen."),
+      a.placeholders.length ? Lotse.table([
+        { label: "Platzhalter", value: (r) => el("span", { class: "mono" }, r.p.text) },
+        { label: "Schreibweise", value: (r) => r.p.style_label },
+        { label: "Fundort", value: (r) => r.p.where.join(", ") + (r.p.count > 1 ? " (" + r.p.count + "×)" : "") },
+        { label: "Zuordnung", value: (r) => el("div", null, r.kind, r.p.confident ? null : el("span", { class: "abzeichen ersatz" }, "bitte prüfen")) },
+        { label: "Ziel", value: (r) => r.detail },
+      ], rows, "Erkannte Platzhalter") : null,
+      a.problems.length ? el("div", { class: "hinweis", role: "status" },
+        el("p", null, "Fehlerhafte Platzhalter (bleiben als Text stehen, bitte in Word korrigieren):"),
+        el("ul", null, a.problems.map((f) => el("li", null, el("span", { class: "mono" }, f.text), " – " + f.where + ": " + f.message)))) : null,
+      el("div", { class: "zeile" }, Lotse.field("Name der Vorlage", name, "Kleinbuchstaben, Ziffern, _"), Lotse.field("Titel", title)),
+      cases,
+      el("div", { class: "zeile" }, el("label", { class: "auswahl", for: four.id }, four, "Vier-Augen-Prinzip"),
+        el("label", { class: "auswahl", for: replaceBox.id }, replaceBox, "vorhandene Vorlage gleichen Namens ersetzen")),
+      el("div", { class: "knopfleiste" }, save), result);
+    save.addEventListener("click", async () => {
+      const mapping = {};
+      rows.forEach((r) => { mapping[r.p.key] = r.read(); });
+      const body = new FormData();
+      body.append("file", file);
+      body.append("name", name.value.trim());
+      body.append("title", title.value.trim());
+      body.append("case_types", Array.from(cases.querySelectorAll("input:checked")).map((c) => c.value).join(","));
+      body.append("four_eyes", four.checked ? "true" : "false");
+      body.append("replace", replaceBox.checked ? "true" : "false");
+      body.append("mapping", JSON.stringify(mapping));
+      save.disabled = true;
+      showLoading(result, "Vorlage wird umgewandelt und geprüft …");
+      try {
+        const r = await api(A + "/templates/import", { form: body });
+        replace(result, el("p", { class: "erfolg", role: "status" }, "Vorlage „" + r.name + "“ gespeichert und sofort nutzbar."), reportView(r.report));
+        announce("Vorlage gespeichert.");
+        loadTemplates();
+      } catch (err) {
+        showMessage(result, "fehler", "Die Vorlage wurde nicht gespeichert: " + errorText(err));
+      } finally {
+        save.disabled = false;
+      }
+    });
+  }
+
+  $("vorlage-import-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const file = $("vorlage-datei");
+    if (!file.files.length) {
+      file.setAttribute("aria-invalid", "true");
+      showMessage($("vorlage-import"), "fehler", "Bitte wählen Sie eine Word-Datei (.docx) aus.");
+      file.focus();
+      return;
+    }
+    file.removeAttribute("aria-invalid");
+    analyseTemplate(file.files[0]);
+  });
 
   // ------------------------------------------------------------------ accounts
   function rolesFieldset(prefix, selected) {
