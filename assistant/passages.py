@@ -10,22 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from indexer.text import LIST_MARK, as_sentence, looks_like_steering, split_sentences
-
-# Emphasis is removed only where it is markup: a pair of ** or __, or *word* starting and ending at word
-# edges. A lone asterisk is text and stays ("{{ 7*7 }}", "3*4", "Sozialhilfe*"): quotes are verbatim.
-_EMPHASIS_PAIRS = (re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"), re.compile(r"(?<!\w)__(?=\S)(.+?)(?<=\S)__(?!\w)"),
-                   re.compile(r"(?<![\w*])\*(?=[^\s*])([^*\n]+?)(?<=[^\s*])\*(?![\w*])"))
-
-
-def clean_line(line: str) -> tuple[bool, str]:
-    """(is_list_item, text without list marker and emphasis markup) of one line of a passage."""
-    is_item = bool(LIST_MARK.match(line))
-    text = LIST_MARK.sub("", line)
-    for rx in _EMPHASIS_PAIRS:
-        text = rx.sub(r"\1", text)
-    return is_item, text.strip()
-
+from indexer.text import as_sentence, clean_line, looks_like_steering, split_sentences
 
 @dataclass(frozen=True)
 class Unit:

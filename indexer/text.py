@@ -15,7 +15,11 @@ from functools import lru_cache
 
 # --- markup --------------------------------------------------------------------------------------
 LIST_MARK = re.compile(r"^\s*(?:[-*•–]|\d{1,2}[.)])\s+")  # not "a)": it would eat "z. B." at a line start
-EMPHASIS = re.compile(r"(\*\*|__|\*(?=\S)|(?<=\S)\*)")
+# Emphasis is removed only where it is markup: a pair of ** or __, or *word* starting and ending at word
+# edges. A lone asterisk is text and stays ("{{ 7*7 }}", "3*4", "Sozialhilfe*"): quotes are verbatim.
+EMPHASIS_PAIRS = (re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"),
+                  re.compile(r"(?<!\w)__(?=\S)(.+?)(?<=\S)__(?!\w)"),
+                  re.compile(r"(?<![\w*])\*(?=[^\s*])([^*\n]+?)(?<=[^\s*])\*(?![\w*])"))
 
 # --- citations in answers ------------------------------------------------------------------------
 CITE = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
@@ -76,10 +80,12 @@ def split_sentences(text: str) -> list[str]:
 
 
 def clean_line(line: str) -> tuple[bool, str]:
-    """(is_list_item, text without list marker and emphasis) for one line of a chunk."""
+    """(is_list_item, text without list marker and emphasis markup) for one line of a chunk."""
     is_item = bool(LIST_MARK.match(line))
-    text = EMPHASIS.sub("", LIST_MARK.sub("", line)).strip()
-    return is_item, text
+    text = LIST_MARK.sub("", line)
+    for rx in EMPHASIS_PAIRS:
+        text = rx.sub(r"\1", text)
+    return is_item, text.strip()
 
 
 def as_sentence(text: str) -> str:

@@ -6,7 +6,7 @@ import pytest
 
 from assistant.passages import units
 from assistant.question_types import question_type
-from indexer.text import as_sentence, cited_numbers, looks_like_steering, split_sentences
+from indexer.text import as_sentence, cited_numbers, clean_line, looks_like_steering, split_sentences
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -32,6 +32,18 @@ def test_quoted_sentences_end_cleanly():
         "die konkret fehlende Mitwirkungshandlung benennen."
     assert as_sentence("Frist von zwei Wochen") == "Frist von zwei Wochen."
     assert as_sentence("Ist das zulässig?") == "Ist das zulässig?"
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("- **Frist:** zwei Wochen", (True, "Frist: zwei Wochen")),
+    ("Das ist *wichtig* und __verbindlich__.", (False, "Das ist wichtig und verbindlich.")),
+    ("Vorlage {{ 7*7 }} bleibt wörtlich", (False, "Vorlage {{ 7*7 }} bleibt wörtlich")),
+    ("Fläche 3*4 m, Sozialhilfe* siehe unten", (False, "Fläche 3*4 m, Sozialhilfe* siehe unten")),
+])
+def test_markup_is_removed_but_a_lone_asterisk_is_text(line, expected):
+    """Steering detection, chunk warnings and quoted answers read lines the same way: markup goes,
+    literal text of the source stays as written."""
+    assert clean_line(line) == expected
 
 
 def test_citation_numbers_in_order_of_appearance():
