@@ -78,6 +78,10 @@ class User(Base):
     roles: Mapped[str] = mapped_column(String(400), default="")
     departments: Mapped[str] = mapped_column(String(1000), default="")
     source: Mapped[str] = mapped_column(String(20), default="local")  # local | oidc
+    # the caseworker's own contact on letters (information block); empty: only the name is printed
+    zimmer: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    telefon: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(200), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

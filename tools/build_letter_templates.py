@@ -62,7 +62,7 @@ CASE_TYPES = ["wohngeld", "hilfe_zur_pflege", "bildung_teilhabe", "grundsicherun
 SGB_CASE_TYPES = [c for c in CASE_TYPES if c != "zuschuss"]
 
 FIELD_SOURCES = {"efile", "user", "generated", "computed", "static"}
-FIELD_TYPES = {"text", "date", "money", "list", "address", "case", "person", "organisation"}
+FIELD_TYPES = {"text", "date", "money", "list", "address", "case", "person", "organisation", "reasons"}
 COMPUTED_RULE_RE = re.compile(r"^(today|days:\d+|workdays:\d+|months:\d+|briefanrede)$")
 
 # --------------------------------------------------------------------------------------------
@@ -140,7 +140,7 @@ COMMON_FIELDS = [
     field("akte", "case", "efile"),
     field("datum", "date", "computed", rule="today"),
     field("briefanrede", "text", "computed", rule="briefanrede",
-          hint="aus empfaenger abgeleitet, z. B. 'Sehr geehrte Frau Müller,' oder "
+          hint="aus der Anschrift abgeleitet, z. B. 'Sehr geehrte Frau Müller,' oder "
                "'Sehr geehrte Damen und Herren,'"),
 ]
 
@@ -214,6 +214,24 @@ RB_KLAGE_VWGO = [
 ]
 
 MULTILINE_HINT = "Mehrere Absätze durch Zeilenumbruch trennen."
+
+
+def REASONS(kind, required, hint):
+    """A reasons field: blocks from the procedure's catalog (gruende/*.yaml) with the facts filled in."""
+    return field("gruende", "reasons", "user", required=required, reasons=kind, hint=hint)
+
+
+def REASON_TEXT(var="gruende"):
+    """The rendered text of every chosen block, one paragraph per line."""
+    return [TAG("{%p for g in " + var + " %}"),
+            TAG("{%p for absatz in g.text.splitlines() if absatz.strip() %}"),
+            P("{{ absatz }}"),
+            TAG("{%p endfor %}"),
+            TAG("{%p endfor %}")]
+
+
+FREE_REASON = field("begruendung", "text", "user", required=False,
+                    hint="Weitere Ausführungen in eigenen Worten (optional). " + MULTILINE_HINT)
 
 # --------------------------------------------------------------------------------------------
 # Letter definitions
@@ -344,10 +362,9 @@ TEMPLATES = [
                        "von ... EUR)? " + MULTILINE_HINT),
             field("sachverhalt", "text", "user",
                   hint="Für die Entscheidung erhebliche Tatsachen. " + MULTILINE_HINT),
-            field("begruendung", "text", "generated", required=False,
-                  hint="Rechtsgrundlage und rechtliche Würdigung (optional). " + MULTILINE_HINT,
-                  query="Rechtsgrundlage beabsichtigte Entscheidung Anhörung § 24 SGB X "
-                        "Aufhebung Erstattung"),
+            REASONS("aufhebung", False, "Rechtliche Würdigung: Aufhebungsgründe aus dem Katalog des Verfahrens "
+                    "wählen und die Tatsachen des Einzelfalls ausfüllen (optional)"),
+            FREE_REASON,
         ],
         "body": [
             P("in Ihrer Angelegenheit {{ akte.verfahren }} (Antrag vom {{ akte.antragsdatum }}) "
@@ -358,9 +375,10 @@ TEMPLATES = [
             LINES("beabsichtigte_entscheidung"),
             H("Sachverhalt"),
             LINES("sachverhalt"),
-            IF("begruendung",
+            IF("gruende or begruendung",
                H("Rechtliche Würdigung"),
-               LINES("begruendung")),
+               REASON_TEXT(),
+               IF("begruendung", LINES("begruendung"))),
             H("Ihre Gelegenheit zur Äußerung"),
             P("Sie können sich **bis zum {{ frist }}** schriftlich oder zur Niederschrift bei uns "
               "äußern. Teilen Sie uns bitte insbesondere mit, ob der dargestellte Sachverhalt "
@@ -439,27 +457,25 @@ TEMPLATES = [
     {
         "name": "ablehnung",
         "title": "Ablehnungsbescheid",
-        "description": ("Bescheid über die Ablehnung eines Antrags mit Begründung und "
-                        "Rechtsbehelfsbelehrung. Die Belehrung richtet sich nach 'rechtsweg': "
-                        "'sgg' (Widerspruch, SGB XII), 'vwgo_wahl' (Wohngeld, "
-                        "Unterhaltsvorschuss: Widerspruch oder Klage), 'vwgo_klage' (Zuschüsse: "
-                        "Klage, Vorverfahren entfallen)."),
+        "description": ("Bescheid über die Ablehnung eines Antrags. Die Begründung entsteht aus den "
+                        "Ablehnungsgründen des Verfahrens mit den Tatsachen des Einzelfalls (§ 35 SGB X). "
+                        "Die Rechtsbehelfsbelehrung richtet sich nach dem Verfahren: Widerspruch "
+                        "(Sozialhilfe, Bildung und Teilhabe), Widerspruch oder Klage (Wohngeld, "
+                        "Unterhaltsvorschuss) oder nur Klage (Zuschüsse)."),
         "case_types": CASE_TYPES,
         "four_eyes": True,
         "legal_basis": ["§ 35 SGB X", "Art. 39 BayVwVfG", "§ 84 SGG", "§ 70 VwGO", "§ 74 VwGO",
                         "Art. 12 AGVwGO"],
         "betreff": "Bescheid – Ablehnung Ihres Antrags",
         "fields": COMMON_FIELDS + [
-            field("begruendung", "text", "generated",
-                  hint="Sachverhalt, Rechtsgrundlage und Gründe der Ablehnung. " + MULTILINE_HINT,
-                  query="Begründung Ablehnung Antrag Rechtsgrundlage Anspruchsvoraussetzungen "
-                        "nicht erfüllt Textbaustein"),
+            REASONS("ablehnung", True, "Ablehnungsgründe aus dem Katalog des Verfahrens wählen und die "
+                    "Tatsachen des Einzelfalls ausfüllen; vor dem Einreichen wird geprüft, dass Tatsachen "
+                    "und Rechtsgrundlage genannt sind (§ 35 SGB X)"),
+            FREE_REASON,
             field("rechtsweg", "text", "static",
-                  hint="Rechtsbehelf nach Verfahren (Konfiguration je case_type): 'sgg' "
-                       "(Widerspruch; SGB XII, "
-                       "Grundsicherung, Hilfe zur Pflege, BuT), 'vwgo_wahl' (Wohngeld, "
-                       "Unterhaltsvorschuss: Widerspruch oder Klage), 'vwgo_klage' (Zuschuss: "
-                       "nur Klage)"),
+                  hint="Rechtsbehelf nach dem Verfahren (aus dem Verfahrenskatalog): Widerspruch bei "
+                       "Sozialhilfe und Bildung und Teilhabe; Widerspruch oder Klage bei Wohngeld und "
+                       "Unterhaltsvorschuss; nur Klage bei Zuschüssen"),
         ],
         "body": [
             P("wir haben Ihren Antrag auf {{ akte.verfahren }} vom {{ akte.antragsdatum }} "
@@ -468,7 +484,8 @@ TEMPLATES = [
             CENTER("Bescheid:"),
             P("Ihr Antrag auf {{ akte.verfahren }} vom {{ akte.antragsdatum }} wird abgelehnt."),
             H("Begründung"),
-            LINES("begruendung"),
+            REASON_TEXT(),
+            IF("begruendung", LINES("begruendung")),
             P("Sollten sich Ihre Verhältnisse künftig ändern, können Sie jederzeit einen neuen "
               "Antrag stellen. Gerne berate ich Sie dazu."),
             H("Rechtsbehelfsbelehrung"),
@@ -536,17 +553,16 @@ TEMPLATES = [
         "fields": COMMON_FIELDS + [
             field("zustaendiger_traeger", "organisation", "user",
                   hint="Zuständiger Leistungsträger mit Anschrift (name, strasse, plz_ort)"),
-            field("begruendung", "text", "generated", required=False,
-                  hint="Warum ist die Landeshauptstadt München nicht zuständig? (optional) "
-                       + MULTILINE_HINT,
-                  query="Zuständigkeit Leistungsträger Weiterleitung Antrag § 16 SGB I "
-                        "örtliche sachliche Zuständigkeit"),
+            REASONS("weiterleitung", False, "Warum ist die Landeshauptstadt München nicht zuständig? "
+                    "Weiterleitungsgrund aus dem Katalog wählen und die Tatsachen ausfüllen (optional)"),
+            FREE_REASON,
         ],
         "body": [
             P("Ihr Antrag auf {{ akte.verfahren }} vom {{ akte.antragsdatum }} ist am "
               "{{ akte.eingangsdatum or akte.antragsdatum }} bei uns eingegangen. Nach Prüfung Ihres "
               "Antrags müssen wir Ihnen leider mitteilen, dass wir für die Entscheidung über Ihren "
               "Antrag nicht zuständig sind."),
+            REASON_TEXT(),
             IF("begruendung", LINES("begruendung")),
             P("Wir haben Ihren Antrag deshalb nach § 16 Abs. 2 Satz 1 SGB I unverzüglich an den "
               "zuständigen Leistungsträger weitergeleitet:"),
@@ -767,7 +783,7 @@ def _address_and_info_block(document):
     from docx.shared import Mm, Pt
 
     table = document.add_table(rows=1, cols=2)
-    _no_borders_fixed(table, [Mm(95), Mm(70)])
+    _no_borders_fixed(table, [Mm(90), Mm(75)])
     left, right = table.rows[0].cells
 
     # Anschriftfeld: Rücksendeangabe, then address (empty anrede/zusatz lines are dropped)
@@ -799,14 +815,14 @@ def _address_and_info_block(document):
         ("Telefon", "{{ sachbearbeitung.telefon }}"),
         "{%p endif %}",
         "{%p if sachbearbeitung.email and sachbearbeitung.email != behoerde.email %}",
-        ("E-Mail", "{{ sachbearbeitung.email }}"),
+        ("E-Mail", "{{ sachbearbeitung.email }}", "sachbearbeitung.email"),
         "{%p endif %}",
         None,
         ("Dienstgebäude", "{{ behoerde.strasse }}"),
         ("", "{{ behoerde.plz_ort }}"),
         ("Telefon", "{{ behoerde.telefon }}"),
-        ("E-Mail", "{{ behoerde.email }}"),
-        ("Internet", "{{ behoerde.internet }}"),
+        ("E-Mail", "{{ behoerde.email }}", "behoerde.email"),
+        ("Internet", "{{ behoerde.internet }}", "behoerde.internet"),
         None,
         ("Datum", "{{ datum }}"),
     ]
@@ -820,15 +836,40 @@ def _address_and_info_block(document):
         if isinstance(item, str):  # Jinja paragraph tag (the paragraph is removed when rendered)
             _add_runs(p, item, size=8)
             continue
-        label, value = item
-        p.paragraph_format.tab_stops.add_tab_stop(Mm(26))
-        p.paragraph_format.left_indent = Mm(26)
-        p.paragraph_format.first_line_indent = -Mm(26)
-        if label:
-            _add_runs(p, label, size=8, color="555555")
-        _add_runs(p, "\t", size=8)
-        _add_runs(p, value, size=9)
+        label, value = item[0], item[1]
+        if len(item) == 3:  # an address that may be too long for the value column: then below its label
+            _add_runs(p, "{%p if " + item[2] + "|length <= " + str(INFO_VALUE_CHARS) + " %}", size=8)
+            _info_line(right.add_paragraph(), label, value)
+            _add_runs(right.add_paragraph(), "{%p else %}", size=8)
+            q = right.add_paragraph()
+            _add_runs(q, label, size=INFO_LABEL_PT, color="555555")
+            q.paragraph_format.keep_with_next = True
+            _add_runs(right.add_paragraph(), value, size=INFO_VALUE_PT)
+            _add_runs(right.add_paragraph(), "{%p endif %}", size=8)
+            continue
+        _info_line(p, label, value)
     return table
+
+
+# Information block: label column and value column inside the 75 mm of the right cell. The value column
+# takes INFO_VALUE_CHARS characters of a wide sans font (DejaVu Sans, LibreOffice's fallback for Arial);
+# a longer e-mail address or URL goes on its own line below its label, so nothing breaks mid-word.
+INFO_TAB_MM = 24
+INFO_LABEL_PT = 7.5
+INFO_VALUE_PT = 8.5
+INFO_VALUE_CHARS = 26
+
+
+def _info_line(p, label, value):
+    from docx.shared import Mm
+
+    p.paragraph_format.tab_stops.add_tab_stop(Mm(INFO_TAB_MM))
+    p.paragraph_format.left_indent = Mm(INFO_TAB_MM)
+    p.paragraph_format.first_line_indent = -Mm(INFO_TAB_MM)
+    if label:
+        _add_runs(p, label, size=INFO_LABEL_PT, color="555555")
+    _add_runs(p, "\t", size=INFO_LABEL_PT)
+    _add_runs(p, value, size=INFO_VALUE_PT)
 
 
 def build_docx(spec: dict, target: Path) -> Path:
@@ -1025,6 +1066,11 @@ SAMPLE_VALUES = {
     "sachverhalt": ("Seit dem 01.02.2026 erhalten Sie eine höhere Rente.\n"
                     "Dies haben Sie uns erst am 10.03.2026 mitgeteilt."),
     "rechtsweg": "sgg",
+    "gruende": [{"baustein": "WG-AB-UNTER-10-EUR", "titel": "Berechnetes Wohngeld unter 10 Euro monatlich",
+                 "rechtsgrundlage": "§ 21 Nr. 1 WoGG",
+                 "text": "Wir haben Ihr Wohngeld nach § 19 Abs. 1 WoGG berechnet.\nNach § 21 Nr. 1 WoGG besteht "
+                         "kein Anspruch auf Wohngeld, wenn das Wohngeld weniger als 10 Euro monatlich betragen "
+                         "würde."}],
 }
 
 # text that must appear in the rendered letter (checks umlauts and static parts)

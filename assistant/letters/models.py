@@ -59,6 +59,7 @@ class Letter(Base):
     filing_claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     filing_claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     filing_next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    rule_notes: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON list: office-rule notes of the draft
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

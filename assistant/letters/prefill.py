@@ -31,6 +31,8 @@ from ..identity import Principal
 from .calendar import deadline, format_date, parse_date
 from .config import LetterConfig
 from .errors import LetterValidationError
+from .reasons import KINDS, ReasonCatalog, suggest
+from .rules import CaseFacts, OfficeRules, RequestRule, follow_notes, load_rules, request_state
 from .templates import FieldSpec, LetterTemplate
 
 log = logging.getLogger(__name__)
@@ -87,17 +89,6 @@ def addressed_to_staff(sentence: str) -> bool:
     return bool(_STAFF_DUTY.search(s)) and not _ADDRESSED.search(s)
 
 
-#: (template, field) whose text depends on facts and a decision only the caseworker knows: the
-#: proposal stays empty with a note, the best passages are offered to read (never pasted)
-READ_ONLY_PROPOSALS = {
-    ("anhoerung", "begruendung"): "Die rechtliche Würdigung hängt von der beabsichtigten Entscheidung und "
-    "dem Sachverhalt ab. Bitte formulieren Sie sie selbst (Rechtsgrundlage, z. B. § 48 SGB X, und warum sie "
-    "hier greift); die Quellen unten helfen beim Nachlesen.",
-    ("weiterleitung", "begruendung"): "Warum die Landeshauptstadt München nicht zuständig ist, steht nur in "
-    "der Akte (z. B. Wohnsitz außerhalb Münchens). Bitte formulieren Sie den Grund selbst oder lassen Sie "
-    "das Feld leer; die Quellen unten helfen beim Nachlesen.",
-}
-
 QUOTE_BONUS = 2.0  # ready-made letter text (Textbausteine are block quotes) is preferred
 
 
@@ -119,6 +110,8 @@ class CaseData:
     target_types: frozenset[str] = frozenset()
     #: dates of earlier requests for documents sent in the filing target's Vorgang (oldest first)
     request_dates: tuple[date, ...] = ()
+    #: an Eingangsbestätigung is filed in the filing target's Vorgang
+    receipt_confirmed: bool = False
 
 
 #: document types that are an application (the Antrag of a Vorgang)
@@ -186,6 +179,7 @@ def load_case(efile: EFileConnector, aktenzeichen: str) -> CaseData:
     held: set[str] = set()
     target_types: set[str] = set()
     requests: list[date] = []
+    confirmed = False
     for proc in procedures:
         for d in docs_by_proc[proc.coo]:
             dtype = cat.document_type(d.name)
@@ -194,6 +188,9 @@ def load_case(efile: EFileConnector, aktenzeichen: str) -> CaseData:
                     held.add(dtype)
                     if target is not None and proc.coo == target.coo:
                         target_types.add(dtype)
+            elif target is not None and proc.coo == target.coo and (
+                    dtype == "Eingangsbestätigung" or d.name.startswith("Eingangsbestätigung")):
+                confirmed = True
             elif (target is not None and proc.coo == target.coo
                   and (dtype in REQUEST_TYPES or d.name.startswith(REQUEST_TITLES))):
                 # a request of an earlier Vorgang (last year's application) does not count
@@ -235,7 +232,7 @@ def load_case(efile: EFileConnector, aktenzeichen: str) -> CaseData:
              application.coo if application else None, "found" if applicant else "missing", len(requests))
     return CaseData(case, case_type, target.coo if target else None, applicant, antrag_date,
                     cat.document_type(application.name) if application is not None else None, receipt,
-                    frozenset(held), frozenset(target_types), tuple(sorted(requests)))
+                    frozenset(held), frozenset(target_types), tuple(sorted(requests)), confirmed)
 
 
 def recipient(applicant: dict[str, Any] | None, case_type: str | None) -> dict[str, str]:
@@ -288,12 +285,17 @@ def case_block(data: CaseData) -> dict[str, str]:
 
 
 def sachbearbeitung_for(principal: Principal, cfg: LetterConfig, case_type: str | None) -> dict[str, str]:
-    """The caseworker's own contact data. Without a profile only the name is known: the office's
-    central telephone and e-mail are NOT printed as personal contact (the letterhead has them)."""
+    """The caseworker's own contact data: the user profile (room, direct line, e-mail; filled by an
+    administrator or from the single sign-on claims), else ``LOTSE_LETTERS__SACHBEARBEITUNG``. Without
+    either only the name is known: the office's central telephone and e-mail are NOT printed as personal
+    contact (the letterhead has them)."""
+    out = {"name": principal.display_name, "telefon": "", "email": "", "zimmer": ""}
     p = cfg.sachbearbeitung.get(principal.user_id)
     if p is not None:
-        return p.model_dump()
-    return {"name": principal.display_name, "telefon": "", "email": "", "zimmer": ""}
+        out.update(p.model_dump())
+    if principal.contact is not None:
+        out.update({k: v for k, v in principal.contact.as_dict().items() if v})
+    return out
 
 
 # -- missing documents and the office's sequence rule for requests -----------------------------
@@ -332,31 +334,19 @@ CITIZEN_LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class RequestRule:
-    """The office's rule for a request for documents: the first request and a repeated one."""
-
-    first_days: int
-    first_code: str
-    later_days: int
-    later_code: str
+def request_rule(case_type: str | None, rules: OfficeRules | None = None) -> RequestRule:
+    """The office's rule for requests for documents (``regeln/amtsregeln.yaml``)."""
+    return (rules or default_rules()).request(case_type)
 
 
-#: office rules per case type (Wohngeld: checklist S-III, WG-NF-01/02; S-I: Arbeitsanweisung
-#: Mitwirkung, MW-01/02; UVG: Auskunftsersuchen three weeks). The § 66 Abs. 3 SGB I warning
-#: belongs to the repeated request only.
-REQUEST_RULES: dict[str, RequestRule] = {
-    "wohngeld": RequestRule(21, "WG-NF-01", 14, "WG-NF-02"),
-    "grundsicherung": RequestRule(14, "MW-01", 14, "MW-02"),
-    "hilfe_zur_pflege": RequestRule(14, "MW-01", 14, "MW-02"),
-    "bildung_teilhabe": RequestRule(14, "MW-01", 14, "MW-02"),
-    "unterhaltsvorschuss": RequestRule(21, "UV-Auskunft", 14, "UV-Erinnerung"),
-}
-DEFAULT_REQUEST_RULE = RequestRule(14, "", 14, "")
+_DEFAULT_RULES: OfficeRules | None = None
 
 
-def request_rule(case_type: str | None) -> RequestRule:
-    return REQUEST_RULES.get(case_type or "", DEFAULT_REQUEST_RULE)
+def default_rules() -> OfficeRules:
+    global _DEFAULT_RULES
+    if _DEFAULT_RULES is None:
+        _DEFAULT_RULES = load_rules(None)
+    return _DEFAULT_RULES
 
 
 def missing_documents(data: CaseData) -> tuple[list[str], list[str]] | None:
@@ -452,9 +442,6 @@ class ProposalBuilder:
             hits = self._search(query, None)
         if not hits:
             return {**empty, "message": "Keine passende Textstelle in den freigegebenen Quellen gefunden."}
-        note = READ_ONLY_PROPOSALS.get((template, spec.name))
-        if note is not None:
-            return {**empty, "sources": self._to_read(hits), "message": note}
         grants = case_type == "zuschuss"
         if spec.type == "list":
             value, used = self._list(query, hits, grants)
@@ -478,6 +465,34 @@ class ProposalBuilder:
                    for n, i in enumerate(used, 1)]
         return {"proposal": True, "value": value, "query": query, "sources": sources, "legal_references": refs,
                 "message": "Vorschlag aus den freigegebenen Quellen – bitte prüfen, anpassen und übernehmen."}
+
+    def suggest_reasons(self, spec: FieldSpec, principal: Principal, case_type: str | None, verfahren: str,
+                        catalog_: ReasonCatalog) -> dict[str, Any]:
+        """Which reason blocks fit, judged from the guidance found for the procedure: block ids and the
+        passages to read. Nothing from the guidance becomes letter text."""
+        blocks = catalog_.for_case(case_type, spec.reasons or "")
+        base = {"proposal": False, "kind": "bausteine", "value": [], "suggested": [], "sources": [],
+                "legal_references": []}
+        if not blocks:
+            return {**base, "message": f"Für dieses Verfahren sind keine {KINDS.get(spec.reasons or '', 'Gründe')} "
+                                       "hinterlegt. Bitte schreiben Sie die Begründung selbst (Tatsachen und "
+                                       "Rechtsgrundlage)."}
+        note = (f"Bitte wählen Sie die zutreffenden {KINDS[spec.reasons]} und füllen Sie die Tatsachen des "
+                "Einzelfalls aus.")
+        if self.kb is None:
+            return {**base, "message": note}
+        deps = self._departments(principal, case_type)
+        if deps == []:
+            return {**base, "message": note}
+        query = f"{KINDS[spec.reasons]} {verfahren} " + " ".join(b.title for b in blocks)
+        hits = self._search(query, deps)
+        from indexer import analyze
+
+        found = suggest(catalog_, blocks, hits, analyze)
+        if found:
+            titles = ", ".join(f"„{catalog_.get(f['baustein']).title}“" for f in found)
+            note += f" Nach den Arbeitshilfen passt möglicherweise: {titles} – bitte am Einzelfall prüfen."
+        return {**base, "suggested": found, "sources": self._to_read(hits), "message": note}
 
     def passages_to_read(self, spec: FieldSpec, principal: Principal, case_type: str | None,
                          verfahren: str) -> list[dict[str, Any]]:
@@ -586,19 +601,38 @@ def computed_value(spec: FieldSpec, today: date, empfaenger: dict[str, Any] | No
     return format_date(deadline(spec.rule or "today", today))
 
 
+def case_facts(data: CaseData, today: date) -> CaseFacts:
+    found = missing_documents(data)
+    return CaseFacts(today=today, case_type=data.case_type, has_application=data.application_type is not None,
+                     receipt_confirmed=data.receipt_confirmed, missing=tuple(found[0]) if found else (),
+                     request_dates=data.request_dates)
+
+
 def prefill(template: LetterTemplate, data: CaseData, principal: Principal, cfg: LetterConfig,
-            proposals: ProposalBuilder | None, today: date | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Field values and proposals for a new draft of ``template`` for the case ``data``."""
+            proposals: ProposalBuilder | None, today: date | None = None, rules: OfficeRules | None = None,
+            reasons: ReasonCatalog | None = None) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """Field values, proposals and the office-rule notes for a new draft of ``template`` for the case."""
     today = today or datetime.now().date()
+    rules = rules or default_rules()
     if data.case_type and data.case_type not in template.case_types:
         label = CASE_TYPE_LABELS.get(data.case_type, data.case_type)
         raise LetterValidationError(f"Die Vorlage „{template.title}“ passt nicht zum Verfahren „{label}“ "
                                     f"der Akte {data.case.aktenzeichen}.")
     values: dict[str, Any] = {}
     props: dict[str, Any] = {}
+    facts = case_facts(data, today)
+    notes = follow_notes(rules, template.name, facts)
+    state = request_state(rules, facts)
+    rule = rules.request(data.case_type)
     empfaenger = recipient(data.applicant, data.case_type)
     akte = case_block(data)
     earlier = data.request_dates[-1] if data.request_dates else None  # the last request sent
+    repeated = earlier is not None and not state.running  # the rule: only after an unanswered request
+    if template.field("nachforderung") is not None and earlier is not None and state.running:
+        notes.append(f"Die Anforderung vom {format_date(earlier)} hat eine Frist bis "
+                     f"{format_date(state.last_deadline)}. Eine erneute Anforderung mit Hinweis auf die Versagung "
+                     f"({rule.erneute.kennung or 'erneute Anforderung'}) ist nach den Amtsregeln erst nach Ablauf "
+                     "dieser Frist vorgesehen; dieser Entwurf ist deshalb eine Anforderung ohne Versagungshinweis.")
     for spec in template.fields:
         if spec.name == "empfaenger":
             values[spec.name] = empfaenger
@@ -611,15 +645,21 @@ def prefill(template: LetterTemplate, data: CaseData, principal: Principal, cfg:
         elif spec.name == "rechtsweg":
             values[spec.name] = cfg.rechtsweg.get(data.case_type or "", "")
         elif spec.name == "nachforderung":
-            values[spec.name] = format_date(earlier) if earlier else ""
+            values[spec.name] = format_date(earlier) if repeated else ""
         elif spec.name == "frist" and template.field("nachforderung") is not None:
-            rule = request_rule(data.case_type)
-            days = rule.later_days if earlier else rule.first_days
-            values[spec.name] = format_date(deadline(f"workdays:{days}", today))
+            step = rule.erneute if repeated else rule.erste
+            values[spec.name] = format_date(deadline(f"workdays:{step.frist_tage}", today))
+        elif spec.name == "frist" and rules.deadline_days(template.name) is not None:
+            values[spec.name] = format_date(deadline(f"workdays:{rules.deadline_days(template.name)}", today))
         elif spec.name == "bezugsschreiben_datum" and earlier:
             values[spec.name] = format_date(earlier)  # the earlier request in the e-file; editable
         elif spec.source == "computed":
             values[spec.name] = computed_value(spec, today, empfaenger)
+        elif spec.type == "reasons":
+            values[spec.name] = []
+            if reasons is not None and proposals is not None:
+                props[spec.name] = proposals.suggest_reasons(spec, principal, data.case_type, akte["verfahren"],
+                                                             reasons)
         elif spec.name == "unterlagen" and spec.source == "generated":
             p = unterlagen_proposal(data)  # from the case and the catalog, never from a search
             if proposals is not None:  # the office's checklist in the guidance, to read
@@ -635,11 +675,11 @@ def prefill(template: LetterTemplate, data: CaseData, principal: Principal, cfg:
             values[spec.name] = p["value"]
         else:
             values[spec.name] = empty_value(spec)
-    return values, props
+    return values, props, notes
 
 
 def empty_value(spec: FieldSpec) -> Any:
-    if spec.type == "list":
+    if spec.type in ("list", "reasons"):
         return []
     if spec.type in ("address", "organisation", "person", "case"):
         return {}

@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 FIELD_SOURCES = ("efile", "user", "generated", "computed", "static")
-FIELD_TYPES = ("text", "date", "money", "list", "address", "case", "person", "organisation")
+FIELD_TYPES = ("text", "date", "money", "list", "address", "case", "person", "organisation", "reasons")
+#: kinds of a ``reasons`` field (blocks of the reason catalog, see :mod:`.reasons`)
+REASON_KINDS = ("ablehnung", "aufhebung", "weiterleitung")
 #: case types a template may name in ``case_types`` (from the procedure catalog)
 CASE_TYPES = catalog().case_types
 REQUIRED_KEYS = ("title", "description", "case_types", "four_eyes", "legal_basis", "fields")
@@ -41,6 +43,8 @@ class FieldSpec:
     hint: str = ""
     query: str | None = None
     rule: str | None = None
+    reasons: str | None = None  # kind of the reason blocks of a ``reasons`` field
+
 
     def as_dict(self) -> dict[str, Any]:
         d = {"name": self.name, "type": self.type, "source": self.source, "required": self.required,
@@ -49,6 +53,8 @@ class FieldSpec:
             d["query"] = self.query
         if self.rule:
             d["rule"] = self.rule
+        if self.reasons:
+            d["reasons"] = self.reasons
         return d
 
 
@@ -233,10 +239,15 @@ def _sidecar_problems(name: str, file: str, data: Any) -> tuple[list[TemplatePro
             bad(f"Feld '{fname}' in {file}: ungültige Berechnungsregel {f.get('rule')!r} "
                 "(erlaubt: today, days:N, workdays:N, months:N, briefanrede).")
             ok = False
+        if typ == "reasons" and f.get("reasons") not in REASON_KINDS:
+            bad(f"Feld '{fname}' in {file}: ein Begründungsfeld braucht 'reasons' "
+                f"({', '.join(REASON_KINDS)}).")
+            ok = False
         if ok:
             specs.append(FieldSpec(fname, typ, src, req, str(f.get("hint") or ""),
                                    str(f["query"]) if f.get("query") else None,
-                                   str(f["rule"]) if f.get("rule") else None))
+                                   str(f["rule"]) if f.get("rule") else None,
+                                   str(f["reasons"]) if f.get("reasons") else None))
     return problems, specs
 
 

@@ -70,8 +70,11 @@ from .errors import (
     LetterStateError,
     LetterValidationError,
 )
+from .labels import RECHTSWEG_LABELS, field_label
 from .models import STATE_LABELS, Letter, LetterComment, LetterVersion
-from .prefill import ProposalBuilder, briefanrede, load_case, prefill
+from .prefill import ProposalBuilder, briefanrede, case_facts, load_case, prefill
+from .reasons import check_reasons, load_catalog, normalize_choice
+from .rules import load_rules, propose_next
 from .templates import LetterTemplate, TemplateRegistry
 
 
@@ -136,6 +139,9 @@ class LetterService:
                                                                 None)
         self.cfg = config or LetterConfig()
         self.templates = templates or TemplateRegistry(self.cfg.templates_dir)
+        # office rules and reason blocks live next to the templates (the shipped ones when absent)
+        self.rules = load_rules(self.templates.folder)
+        self.reasons = load_catalog(self.templates.folder, catalog().case_types)
         self.proposals = ProposalBuilder(kb, self.cfg) if kb is not None else None
         self.rewriter = rewriter
         self._today = today or (lambda: datetime.now().date())
@@ -178,6 +184,27 @@ class LetterService:
                 for _, t in sorted(self.templates.templates.items())
                 if "*" in t.case_types or (case_type and case_type in t.case_types)]
 
+    def next_letter(self, principal: Principal, aktenzeichen: str) -> dict[str, Any]:
+        """The letter the office's rules foresee next for the case's history in the e-file, and for every
+        fitting template whether the rules foresee it now (``notes`` say why not)."""
+        if self.efile is None:
+            raise FeatureUnavailable("Die E-Akte ist nicht angebunden.")
+        try:
+            data = load_case(self.efile, aktenzeichen)
+        except NotFound as exc:
+            raise LetterNotFound(CASE_UNAVAILABLE) from exc
+        if not principal.may_see(case_department(data.case.procedure_type, self.default_department)):
+            raise LetterNotFound(CASE_UNAVAILABLE)
+        from .rules import follow_notes
+
+        facts = case_facts(data, self._today())
+        fitting = self.templates_for(data.case.procedure_type)
+        proposal = propose_next(self.rules, facts, {t["name"] for t in fitting})
+        title = next((t["title"] for t in fitting if t["name"] == proposal["template"]), None)
+        return {"aktenzeichen": data.case.aktenzeichen, "template": proposal["template"], "title": title,
+                "reason": proposal["reason"],
+                "templates": [{**t, "notes": follow_notes(self.rules, t["name"], facts)} for t in fitting]}
+
     # -- reading -------------------------------------------------------------------
     def _letter(self, s, letter_id: str, principal: Principal | None = None) -> Letter:
         letter = s.get(Letter, letter_id)
@@ -208,6 +235,13 @@ class LetterService:
             field_specs = [f.as_dict() for f in tpl.fields]
         except LetterError:
             missing, field_specs = [], []
+        bausteine = {}
+        try:
+            for spec in self.templates.get(letter.template).fields:
+                if spec.type == "reasons":
+                    bausteine[spec.name] = [b.as_dict() for b in self.reasons.for_case(letter.case_type, spec.reasons)]
+        except LetterError:
+            pass
         comments = [{"id": c.id, "kind": c.kind, "text": c.text, "version": c.version,
                      "user": {"id": c.user_id, "name": c.user_name}, "created_at": _iso(c.created_at)}
                     for c in letter.comments]
@@ -222,7 +256,9 @@ class LetterService:
             "approver": ({"id": letter.approver_id, "name": letter.approver_name} if letter.approver_id else None),
             "fields": fields, "field_specs": field_specs, "proposals": proposals,
             "open_proposals": sorted(k for k, v in proposals.items() if v.get("proposal")),
-            "missing": missing,
+            "missing": missing, "missing_labels": [field_label(m) for m in missing], "bausteine": bausteine,
+            "labels": {f["name"]: field_label(f["name"]) for f in field_specs},
+            "rule_notes": json.loads(letter.rule_notes) if letter.rule_notes else [],
             "filing": {"idempotency_key": letter.idempotency_key, "objid": letter.filing_objid,
                        "objname": letter.filing_objname, "error": letter.filing_error,
                        "attempts": letter.filing_attempts, "filed_at": _iso(letter.filed_at),
@@ -326,13 +362,15 @@ class LetterService:
         if not principal.may_see(department):
             self._audit_now(principal, "letter_draft", None, "forbidden_department")
             raise LetterNotFound(CASE_UNAVAILABLE)
-        values, proposals = prefill(tpl, data, principal, self.cfg, self.proposals, self._today())
+        values, proposals, notes = prefill(tpl, data, principal, self.cfg, self.proposals, self._today(),
+                                           self.rules, self.reasons)
         with self.Session() as s:
             letter = Letter(aktenzeichen=data.case.aktenzeichen, case_coo=data.case.coo,
                             procedure_coo=data.procedure_coo, case_type=data.case_type, department=department,
                             template=tpl.name,
                             title=tpl.title, four_eyes=tpl.four_eyes, state="draft", author_id=principal.user_id,
-                            author_name=principal.display_name, version=1)
+                            author_name=principal.display_name, version=1,
+                            rule_notes=_dumps(notes) if notes else None)
             s.add(letter)
             s.flush()
             s.add(LetterVersion(letter_id=letter.id, seq=1, version=1, based_on=None, adopted=True, kind="created",
@@ -346,7 +384,8 @@ class LetterService:
             return self.save(principal, letter_id, fields, expected_version=1)
         return self.get(principal, letter_id)
 
-    def _normalize(self, tpl: LetterTemplate, current: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    def _normalize(self, tpl: LetterTemplate, current: dict[str, Any], fields: dict[str, Any],
+                   case_type: str | None = None) -> dict[str, Any]:
         unknown = sorted(set(fields) - set(tpl.field_names))
         if unknown:
             raise LetterValidationError(f"Unbekannte Felder für die Vorlage „{tpl.title}“: {', '.join(unknown)}. "
@@ -356,18 +395,22 @@ class LetterService:
         for name, value in fields.items():
             spec = tpl.field(name)
             assert spec is not None
-            if spec.type == "list":
+            if spec.type == "reasons":
+                chosen, probs = normalize_choice(self.reasons, case_type, spec.reasons or "", value)
+                problems.extend(f"{field_label(name)}: {p}" for p in probs)
+                out[name] = chosen
+            elif spec.type == "list":
                 if value is None:
                     value = []
                 if isinstance(value, str):
                     value = value.splitlines()
                 if not isinstance(value, list):
-                    problems.append(f"{name}: erwartet eine Liste von Texten")
+                    problems.append(f"{field_label(name)}: erwartet eine Liste von Texten")
                     continue
                 out[name] = [str(v).strip() for v in value if str(v).strip()]
             elif spec.type in DICT_TYPES:
                 if not isinstance(value, dict):
-                    problems.append(f"{name}: erwartet Angaben wie {', '.join(REQUIRED_KEYS[spec.type])}")
+                    problems.append(f"{field_label(name)}: erwartet Angaben wie {', '.join(REQUIRED_KEYS[spec.type])}")
                     continue
                 merged = dict(current.get(name) or {})
                 for k, v in value.items():
@@ -382,17 +425,17 @@ class LetterService:
                     try:
                         s = format_date(parse_date(s))
                     except ValueError as exc:
-                        problems.append(f"{name}: {exc}")
+                        problems.append(f"{field_label(name)}: {exc}")
                         continue
                 out[name] = s
             else:
                 if isinstance(value, (dict, list)):
-                    problems.append(f"{name}: erwartet einen Text")
+                    problems.append(f"{field_label(name)}: erwartet einen Text")
                     continue
                 out[name] = "" if value is None else str(value)
             rechtswege = catalog().rechtswege
             if name == "rechtsweg" and out.get(name) and out[name] not in rechtswege:
-                problems.append(f"rechtsweg: '{out[name]}' ist ungültig; erlaubt: {', '.join(rechtswege)}")
+                problems.append("Rechtsbehelf: ungültiger Wert; erlaubt: " + ", ".join(RECHTSWEG_LABELS.values()))
         if problems:
             raise LetterValidationError("Einige Angaben sind ungültig: " + "; ".join(problems) + ".", problems)
         return out
@@ -408,6 +451,8 @@ class LetterService:
                 keys = REQUIRED_KEYS_BY_FIELD.get(spec.name, REQUIRED_KEYS[spec.type])
                 lacking = [k for k in keys if not str((v or {}).get(k) or "").strip()]
                 missing.extend(f"{spec.name}.{k}" for k in lacking)
+            elif spec.type == "reasons":
+                continue  # checked with its own message (§ 35 SGB X) at submit
             elif not v or (isinstance(v, str) and not v.strip()):
                 missing.append(spec.name)
         return missing
@@ -442,7 +487,7 @@ class LetterService:
                 base_row = seen or base_row
             base = json.loads(base_row.fields_json)
             proposals = json.loads(base_row.proposals_json)
-            changes = self._normalize(tpl, base, fields)
+            changes = self._normalize(tpl, base, fields, letter.case_type)
             values = {**base, **changes}
             who = {"by": principal.user_id, "at": utcnow().isoformat()}
             for name, new in changes.items():
@@ -551,13 +596,17 @@ class LetterService:
             problems = []
             missing = self._missing(tpl, values)
             if missing:
-                problems.append("Es fehlen noch Angaben: " + ", ".join(missing) + ".")
+                problems.append("Es fehlen noch Angaben: " + ", ".join(map(field_label, missing)) + ".")
             open_props = sorted(k for k, v in proposals.items() if v.get("proposal"))
             if open_props:
                 problems.append("Textvorschläge sind noch nicht geprüft (übernehmen oder bearbeiten): "
-                                + ", ".join(open_props) + ".")
+                                + ", ".join(map(field_label, open_props)) + ".")
+            for spec in tpl.fields:  # § 35 SGB X: facts and legal grounds of the reasons
+                if spec.type == "reasons":
+                    problems.extend(check_reasons(self.reasons, spec.reasons or "", values.get(spec.name) or [],
+                                                  str(values.get("begruendung") or ""), spec.required))
             if tpl.field("rechtsweg") and values.get("rechtsweg") not in catalog().rechtswege:
-                problems.append("Der Rechtsweg (rechtsweg) fehlt oder ist ungültig; ohne ihn fehlt die "
+                problems.append("Der Rechtsbehelf fehlt oder ist ungültig; ohne ihn fehlt die "
                                 "Rechtsbehelfsbelehrung.")
             if problems:
                 self._audit_now(principal, "letter_submit", letter.id, "incomplete")
@@ -626,7 +675,8 @@ class LetterService:
         import jinja2
         from docxtpl import DocxTemplate
 
-        context = {f.name: values.get(f.name, [] if f.type == "list" else ({} if f.type in DICT_TYPES else ""))
+        context = {f.name: values.get(f.name, [] if f.type in ("list", "reasons")
+                                      else ({} if f.type in DICT_TYPES else ""))
                    for f in tpl.fields}
         try:
             doc = DocxTemplate(str(tpl.docx_path))
@@ -650,6 +700,38 @@ class LetterService:
                 self._audit(s, principal, "letter_download", row.id, "docx")
                 s.commit()
         return self._render(tpl, values)
+
+    def _version_docx(self, s, row: Letter, seq: int | None) -> bytes:
+        tpl = self.templates.get(row.template)
+        if seq is None:
+            version = self._current(s, row)
+        else:
+            version = s.scalars(select(LetterVersion).where(LetterVersion.letter_id == row.id,
+                                                            LetterVersion.seq == seq)).first()
+            if version is None:
+                raise LetterNotFound(f"Die Bearbeitung Nr. {seq} gibt es zu diesem Schreiben nicht.")
+        return self._render(tpl, json.loads(version.fields_json))
+
+    def preview(self, principal: Principal, letter_id: str, seq: int | None = None) -> dict[str, Any]:
+        """The rendered letter as HTML (made from the DOCX, as printed and filed); ``seq``: an earlier edit."""
+        from .preview import docx_to_html
+
+        with self.Session() as s:
+            row = self._letter(s, letter_id, principal)
+            data = self._version_docx(s, row, seq)
+            version = row.version
+        return {"id": letter_id, "version": version, "seq": seq, "html": docx_to_html(data),
+                "pdf_available": bool(shutil.which("soffice") or shutil.which("libreoffice"))}
+
+    def compare_versions(self, principal: Principal, letter_id: str, seq_a: int, seq_b: int) -> dict[str, Any]:
+        """The paragraphs of the rendered letter that differ between two edits (by sequence number)."""
+        from .preview import compare, paragraphs
+
+        with self.Session() as s:
+            row = self._letter(s, letter_id, principal)
+            before = paragraphs(self._version_docx(s, row, seq_a))
+            after = paragraphs(self._version_docx(s, row, seq_b))
+        return {"id": letter_id, "a": seq_a, "b": seq_b, "changes": compare(before, after)}
 
     def file_name(self, letter: dict[str, Any], ext: str = "docx") -> str:
         az = re.sub(r"[^A-Za-z0-9-]+", "_", letter["aktenzeichen"]).strip("_")

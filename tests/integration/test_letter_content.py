@@ -170,14 +170,44 @@ def test_first_request_names_the_missing_documents_three_weeks_without_warning(s
 
 
 def test_request_after_an_unanswered_one_warns_with_two_weeks(service):
+    later = date(2026, 6, 1)  # the first request's deadline (26.05.2026, after Pfingstmontag) has passed
+    service._today = lambda: later
+    two_weeks = format_date(deadline("workdays:14", later))
     view, lines = _draft(service, ANNA, AZ_SECOND_REQUEST, "anforderung_unterlagen")
     text = "\n".join(lines)
     assert view["fields"]["nachforderung"] == "04.05.2026"
     assert "mit Schreiben vom 04.05.2026 hatten wir Sie gebeten" in text
-    assert view["fields"]["frist"] == TWO_WEEKS
+    assert view["fields"]["frist"] == two_weeks == "15.06.2026"
     assert "§ 66 Abs. 3 SGB I" in text and "ganz oder teilweise versagt werden" in text
-    assert f"nicht bis zum {TWO_WEEKS} vorlegen" in text
+    assert f"nicht bis zum {two_weeks} vorlegen" in text
     assert "§ 67 SGB I" in text
+    assert view["rule_notes"] == []
+
+
+def test_no_warning_while_the_first_request_still_runs(service):
+    # office rule (regeln/amtsregeln.yaml): the warning only after the first request went unanswered
+    view, lines = _draft(service, ANNA, AZ_SECOND_REQUEST, "anforderung_unterlagen")
+    text = "\n".join(lines)
+    assert view["fields"]["nachforderung"] == "" and view["fields"]["frist"] == FIRST_WG
+    assert "§ 66" not in text and "versagt" not in text
+    assert any("Frist bis 26.05.2026" in n and "WG-NF-02" in n for n in view["rule_notes"]), view["rule_notes"]
+    # an Erinnerung is not foreseen yet either; the workspace proposes to wait
+    erinnerung = service.create_draft(ANNA, AZ_SECOND_REQUEST, "erinnerung")
+    assert erinnerung["rule_notes"] and "nicht vorgesehen" in erinnerung["rule_notes"][0]
+    nxt = service.next_letter(ANNA, AZ_SECOND_REQUEST)
+    assert nxt["template"] is None and "26.05.2026" in nxt["reason"]
+    service._today = lambda: date(2026, 6, 1)
+    nxt = service.next_letter(ANNA, AZ_SECOND_REQUEST)
+    assert nxt["template"] == "erinnerung" and nxt["title"] == "Erinnerung"
+    assert [t["notes"] for t in nxt["templates"] if t["name"] == "erinnerung"] == [[]]
+
+
+def test_workspace_proposes_the_next_letter_from_the_case_history(service):
+    nxt = service.next_letter(ANNA, AZ_ONLY_ANTRAG)  # application in the file, nothing sent yet
+    assert nxt["template"] == "eingangsbestaetigung" and "Eingang" in nxt["reason"]
+    notes = {t["name"]: t["notes"] for t in nxt["templates"]}
+    assert notes["eingangsbestaetigung"] == [] and notes["anforderung_unterlagen"] == []
+    assert notes["erinnerung"] and "Anforderung" in notes["erinnerung"][0]
 
 
 def test_erinnerung_refers_to_the_earlier_request_from_the_file(service):
@@ -232,9 +262,11 @@ def test_weiterleitung_counts_the_date_of_receipt_here(service):
     text = "\n".join(lines)
     assert "Ihr Antrag auf Wohngeld vom 27.04.2026 ist am 30.04.2026 bei uns eingegangen" in text
     assert "an dem er bei uns eingegangen ist, also am 30.04.2026" in text
-    # the reason is the caseworker's: empty, with a note and passages to read
-    p = view["proposals"]["begruendung"]
-    assert view["fields"]["begruendung"] == "" and p["sources"] and "selbst" in p["message"]
+    # the reason is the caseworker's: blocks of the catalog to pick, nothing pasted from the guidance
+    p = view["proposals"]["gruende"]
+    assert view["fields"]["gruende"] == [] and view["fields"]["begruendung"] == ""
+    assert p["proposal"] is False and "Weiterleitungsgründe" in p["message"] and p["sources"]
+    assert {b["id"] for b in view["bausteine"]["gruende"]} >= {"ALLG-WL-WOHNORT", "WG-WL-JOBCENTER"}
 
 
 def test_betreff_and_filing_target_are_the_continuation(service, efile, generated):
@@ -269,7 +301,7 @@ def test_wohngeld_letters_have_no_grant_wording(service, generated):
 
 
 @pytest.mark.parametrize("template", ["anhoerung", "weiterleitung", "ablehnung"])
-def test_proposals_hold_no_sentences_addressed_to_staff(service, generated, template):
+def test_reasons_are_picked_from_blocks_never_pasted_from_guidance(service, generated, template):
     seen = set()
     for spec in _active(generated):
         if spec["procedure_type"] in seen or spec["procedure_type"] == "ZUS" and template == "anhoerung":
@@ -280,16 +312,40 @@ def test_proposals_hold_no_sentences_addressed_to_staff(service, generated, temp
         except Exception as exc:  # template does not fit the procedure
             assert "passt nicht" in str(exc)
             continue
-        p = view["proposals"]["begruendung"]
-        value = p["value"]
-        for line in (value.splitlines() if isinstance(value, str) else value):
-            assert "ist die Person anzuhören" not in line
-            assert not line.startswith("Prüfen Sie")
-            assert "Sachbearbeitung" not in line and "Formblatt" not in line
-            assert not addressed_to_staff(line) or line.startswith("Rechtsgrundlagen:"), line
-        if not value:
-            assert "selbst" in p["message"] or "Keine" in p["message"], p["message"]
-            assert p["legal_references"] == []
+        assert view["fields"]["gruende"] == [] and view["fields"]["begruendung"] == ""
+        p = view["proposals"]["gruende"]
+        assert p["proposal"] is False and p["value"] == []  # suggestions only, nothing to adopt
+        blocks = {b["id"] for b in view["bausteine"]["gruende"]}
+        assert blocks, (template, spec["procedure_type"])
+        assert {s["baustein"] for s in p["suggested"]} <= blocks
+        for other in view["proposals"].values():  # no generated field carries guidance sentences
+            value = other.get("value")
+            for line in (value.splitlines() if isinstance(value, str) else value or []):
+                assert not addressed_to_staff(line) or line.startswith("Rechtsgrundlagen:"), line
+
+
+def test_ablehnung_reasons_from_blocks_with_facts_and_the_35_check(service):
+    view = service.create_draft(ANNA, AZ_ONLY_ANTRAG, "ablehnung")
+    with pytest.raises(Exception) as exc:  # no reason: § 35 SGB X
+        service.submit(ANNA, view["id"], view["version"])
+    assert "§ 35 SGB X" in exc.value.message and "gruende" not in exc.value.message
+    half = [{"baustein": "WG-AB-TRANSFER", "tatsachen": {"leistung": "Bürgergeld nach dem SGB II"}}]
+    view = service.save(ANNA, view["id"], {"gruende": half}, view["version"])
+    assert view["fields"]["gruende"][0]["offen"] == ["datum_beginn", "stelle"]
+    with pytest.raises(Exception) as exc:
+        service.submit(ANNA, view["id"], view["version"])
+    assert "fehlen noch Tatsachen" in exc.value.message and "Leistungsbezug seit" in exc.value.message
+    full = [{"baustein": "WG-AB-TRANSFER", "tatsachen": {"leistung": "Bürgergeld nach dem SGB II",
+                                                          "datum_beginn": "2026-01-01",
+                                                          "stelle": "dem Jobcenter München"}}]
+    view = service.save(ANNA, view["id"], {"gruende": full}, view["version"])
+    text = "\n".join(_lines(service.render_docx(view["id"])))
+    assert "Sie erhalten seit 01.01.2026 Bürgergeld nach dem SGB II von dem Jobcenter München." in text
+    assert "Nach § 7 Abs. 1 WoGG sind Personen vom Wohngeld ausgeschlossen" in text
+    assert text.count("wird abgelehnt") == 1  # the Tenor once, no circular reason
+    assert "Widerspruch" in text and "innerhalb eines Monats" in text
+    view = service.submit(ANNA, view["id"], view["version"])
+    assert view["state"] == "submitted"
 
 
 def test_staff_sentence_filter():
@@ -320,6 +376,18 @@ def test_contact_block_without_profile_has_no_empty_room_and_no_hotline_as_perso
     text = "\n".join(lines)
     assert f"erreichen Sie uns telefonisch unter {hotline}" in text
     assert "erreichen Sie mich" not in text
+
+
+def test_contact_from_the_user_profile(service):
+    from assistant.identity import Contact
+
+    clara = Principal("clara", "Clara Sachbearbeiterin", contact=Contact("3.021", "089 233-96555",
+                                                                        "clara.sachbearbeiterin@muenchen.de"))
+    view, lines = _draft(service, clara, AZ_ONLY_ANTRAG, "eingangsbestaetigung")
+    assert view["fields"]["sachbearbeitung"]["zimmer"] == "3.021"
+    assert _info(lines, "Zimmer") == ["3.021"]
+    assert "clara.sachbearbeiterin@muenchen.de" in _info(lines, "E-Mail")
+    assert "erreichen Sie mich telefonisch unter 089 233-96555" in "\n".join(lines)
 
 
 def test_contact_block_with_profile_prints_the_caseworkers_own_contact(service):

@@ -148,6 +148,10 @@ def _texts(data: bytes) -> tuple[str, str]:
 def _fill(service: LetterService, principal: Principal, view: dict) -> dict:
     """Fill the user fields with sample values and accept every proposal (as a caseworker would)."""
     values = {k: v for k, v in USER_VALUES.items() if k in view["fields"] and not view["fields"][k]}
+    for name, blocks in (view.get("bausteine") or {}).items():  # the first reason block, facts from its examples
+        if blocks and not view["fields"][name]:
+            values[name] = [{"baustein": blocks[0]["id"],
+                             "tatsachen": {f["name"]: f["beispiel"] or "01.01.2026" for f in blocks[0]["tatsachen"]}}]
     if values:
         view = service.save(principal, view["id"], values, view["version"])
     for name in list(view["open_proposals"]):
@@ -242,13 +246,14 @@ def test_full_flow_draft_edit_submit_approve_file(service, efile, generated, tmp
     open_proc = [p for p in spec["procedures"] if p.get("state") != "Abgeschlossen"][-1]["coo"]
     view = service.create_draft(ANNA, spec["objname"], "ablehnung")
     assert view["procedure_coo"] == open_proc  # filed into the open Vorgang, not the closed one
-    assert view["open_proposals"] == ["begruendung"]
-    with pytest.raises(LetterValidationError, match="Textvorschläge sind noch nicht geprüft"):
+    assert view["open_proposals"] == []  # reasons are blocks to pick, not proposals to adopt
+    with pytest.raises(LetterValidationError, match="§ 35 SGB X"):
         service.submit(ANNA, view["id"])
     edited = "Ihr Einkommen übersteigt die Grenze nach § 4 WoGG & Anlage 1 WoGG.\nDer Antrag ist abzulehnen."
-    view = service.save(ANNA, view["id"], {"begruendung": edited}, view["version"])
-    assert view["version"] == 2 and view["proposals"]["begruendung"]["proposal"] is False
-    assert view["proposals"]["begruendung"]["edited"] is True
+    block = {"baustein": "WG-AB-UNTER-10-EUR", "tatsachen": {"haushalt": "zwei", "einkommen": "2.430,00 EUR",
+                                                           "miete": "780,00 EUR", "ergebnis": "4,00 EUR"}}
+    view = service.save(ANNA, view["id"], {"gruende": [block], "begruendung": edited}, view["version"])
+    assert view["version"] == 2 and view["fields"]["gruende"][0]["offen"] == []
     view = service.submit(ANNA, view["id"], expected_version=2)
     assert view["state"] == "submitted"
     with pytest.raises(LetterStateError):
