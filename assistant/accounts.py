@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from .db import AuditEvent, User, WebSession, make_engine, make_sessionmaker
 from .errors import AssistantError, NotFoundError
-from .identity import Principal
+from .identity import Contact, Principal
 
 #: role -> German label (the values used in tokens, the CLI and the API)
 ROLES: dict[str, str] = {
@@ -29,6 +29,7 @@ ROLES: dict[str, str] = {
 ALL_DEPARTMENTS = "*"
 MIN_PASSWORD = 10
 _USER_ID = re.compile(r"^[A-Za-z0-9._@-]{2,200}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _HASHER = PasswordHasher()  # argon2id, library defaults (RFC 9106 low-memory profile)
 _DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))
 
@@ -90,6 +91,7 @@ class AccountStore:
     def as_dict(u: User) -> dict:
         deps = u.departments.split(",") if u.departments and u.departments != ALL_DEPARTMENTS else []
         return {"id": u.id, "display_name": u.display_name, "roles": [r for r in u.roles.split(",") if r],
+                "kontakt": {"zimmer": u.zimmer or "", "telefon": u.telefon or "", "email": u.email or ""},
                 "departments": None if u.departments == ALL_DEPARTMENTS else deps, "source": u.source,
                 "active": u.active, "created_at": u.created_at.isoformat() if u.created_at else None,
                 "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None}
@@ -97,7 +99,9 @@ class AccountStore:
     @staticmethod
     def principal(u: User) -> Principal:
         deps = None if u.departments == ALL_DEPARTMENTS else tuple(d for d in u.departments.split(",") if d)
-        return Principal(u.id, u.display_name, frozenset(r for r in u.roles.split(",") if r), deps)
+        contact = Contact(u.zimmer or "", u.telefon or "", u.email or "")
+        return Principal(u.id, u.display_name, frozenset(r for r in u.roles.split(",") if r), deps,
+                         contact if (contact.zimmer or contact.telefon or contact.email) else None)
 
     # -- writing --------------------------------------------------------------------
     def add(self, user_id: str, display_name: str, roles, departments, password: str | None, *,
@@ -122,7 +126,8 @@ class AccountStore:
             return self.as_dict(u)
 
     def update(self, user_id: str, *, display_name=None, roles=None, departments=..., active=None,
-               password: str | None = None, actor: str = "system") -> dict:
+               password: str | None = None, contact: dict | None = None, actor: str = "system") -> dict:
+        """``contact``: {"zimmer", "telefon", "email"} as printed on letters ("" clears a value)."""
         with self.Session() as s:
             u = s.get(User, user_id)
             if u is None:
@@ -137,6 +142,8 @@ class AccountStore:
             if departments is not ...:
                 deps = parse_departments(departments)
                 u.departments = ALL_DEPARTMENTS if deps is None else ",".join(deps)
+            if contact is not None:
+                self._set_contact(u, contact)
             if active is not None:
                 u.active = bool(active)
                 if not u.active:
@@ -177,7 +184,17 @@ class AccountStore:
             s.commit()
             return u if ok else None
 
-    def upsert_sso(self, subject: str, display_name: str, roles: list[str], departments: list[str] | None) -> User:
+    @staticmethod
+    def _set_contact(u: User, contact: dict) -> None:
+        for key, limit in (("zimmer", 50), ("telefon", 50), ("email", 200)):
+            if key in contact and contact[key] is not None:
+                value = " ".join(str(contact[key]).split())[:limit]
+                if key == "email" and value and not _EMAIL.fullmatch(value):
+                    raise AccountError(f"„{value}“ ist keine gültige E-Mail-Adresse.")
+                setattr(u, key, value or None)
+
+    def upsert_sso(self, subject: str, display_name: str, roles: list[str], departments: list[str] | None,
+                   contact: dict | None = None) -> User:
         """Create or refresh the account of a single sign-on user: roles and departments always come from
         the identity provider's token, so a change there takes effect at the next login."""
         user_id = subject[:200]
@@ -191,6 +208,8 @@ class AccountStore:
             u.display_name = (display_name or user_id)[:200]
             u.roles = ",".join(sorted(set(roles)))
             u.departments = ALL_DEPARTMENTS if departments is None else ",".join(sorted(set(departments)))
+            if contact:  # the identity provider's claims win over what was stored before
+                self._set_contact(u, {k: v for k, v in contact.items() if v})
             u.last_login_at = _now()
             s.add(AuditEvent(user_id=user_id, action="login_sso", object_id=None,
                              outcome="ok" if u.active else "inactive"))

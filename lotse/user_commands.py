@@ -47,6 +47,13 @@ def cmd_user(args, settings) -> int:
         elif args.user_cmd == "passwd":
             store.update(args.name, password=_read_password(f"Neues Passwort für {args.name}: "), actor="cli")
             print("Passwort geändert.")
+        elif args.user_cmd == "contact":
+            contact = {k: v for k, v in (("zimmer", args.zimmer), ("telefon", args.telefon),
+                                         ("email", args.email)) if v is not None}
+            u = store.update(args.name, contact=contact, actor="cli")
+            k = u["kontakt"]
+            print(f"Kontakt auf Briefen: Zimmer {k['zimmer'] or '–'}, Telefon {k['telefon'] or '–'}, "
+                  f"E-Mail {k['email'] or '–'}.")
         elif args.user_cmd in ("lock", "unlock"):
             store.update(args.name, active=args.user_cmd == "unlock", actor="cli")
             print("Konto gesperrt." if args.user_cmd == "lock" else "Konto entsperrt.")
@@ -70,4 +77,9 @@ def register(sub) -> None:
     for name, text in (("passwd", "Passwort ändern"), ("lock", "Konto sperren"), ("unlock", "Konto entsperren")):
         p = us.add_parser(name, help=text)
         p.add_argument("name", help="Benutzername")
+    c = us.add_parser("contact", help="Kontakt auf Briefen setzen (Zimmer, Durchwahl, E-Mail; '' löscht)")
+    c.add_argument("name", help="Benutzername")
+    c.add_argument("--zimmer")
+    c.add_argument("--telefon", help="Durchwahl, z. B. '089 233-96123'")
+    c.add_argument("--email")
     pu.set_defaults(func=cmd_user)

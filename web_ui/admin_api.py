@@ -31,6 +31,8 @@ class UserUpdate(BaseModel):
     departments: list[str] | None = Field(None, description="[\"*\"] = alle Fachbereiche")
     active: bool | None = None
     password: str | None = Field(None, max_length=1000)
+    kontakt: dict[str, str] | None = Field(None, description="Kontakt auf Briefen: zimmer, telefon (Durchwahl), "
+                                           "email; \"\" löscht einen Wert")
 
 
 def admin_router(auth, get_assistant, get_library, get_letters) -> APIRouter:
@@ -119,7 +121,8 @@ def admin_router(auth, get_assistant, get_library, get_letters) -> APIRouter:
                 req.roles is not None and "administration" not in req.roles)):
             raise HTTPException(status_code=422, detail="Sie können sich nicht selbst sperren oder die "
                                 "Rolle Administration entziehen.")
-        kw = {"display_name": req.display_name, "roles": req.roles, "active": req.active, "password": req.password}
+        kw = {"display_name": req.display_name, "roles": req.roles, "active": req.active, "password": req.password,
+              "contact": req.kontakt}
         if req.departments is not None:
             kw["departments"] = req.departments
         try:

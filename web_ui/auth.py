@@ -136,6 +136,16 @@ def map_claims(cfg: OIDCConfig, claims: dict) -> tuple[str, list[str], list[str]
     return name, sorted(roles), (None if "*" in deps else deps)
 
 
+def contact_claims(cfg: OIDCConfig, claims: dict) -> dict[str, str]:
+    """Room, direct line and e-mail of the person from the token claims (empty where not sent)."""
+    out = {}
+    for key, path in (("zimmer", cfg.room_claim), ("telefon", cfg.phone_claim), ("email", cfg.email_claim)):
+        value = claim(claims, path)
+        if isinstance(value, (str, int)) and str(value).strip():
+            out[key] = str(value).strip()
+    return out
+
+
 class Auth:
     """Holds the account store and the session helpers; one per app."""
 
@@ -328,7 +338,8 @@ def auth_router(auth: Auth) -> APIRouter:
         if not roles:
             return login_page(request, auth, msg.SSO_NO_ROLE, 403)
         try:
-            user = await _in_thread(auth.accounts.upsert_sso, str(claims["sub"]), name, roles, deps)
+            user = await _in_thread(auth.accounts.upsert_sso, str(claims["sub"]), name, roles, deps,
+                                    contact_claims(auth.cfg.oidc, claims))
         except AccountError as exc:
             return login_page(request, auth, exc.message, 409)
         if not user.active:

@@ -22,6 +22,11 @@ class OIDCConfig(BaseModel):
     departments_claim: str = Field("departments", description="Dotted path of the claim listing the user's "
                                    "departments (Organisationseinheiten); '*' in it means all")
     name_claim: str = Field("name", description="Claim with the display name")
+    email_claim: str = Field("email", description="Claim with the person's own e-mail address (printed on letters)")
+    phone_claim: str = Field("phone_number", description="Claim with the person's direct telephone line "
+                             "(printed on letters)")
+    room_claim: str = Field("room", description="Dotted path of the claim with the person's room (printed on "
+                            "letters; e.g. an LDAP attribute mapped by the identity provider)")
     redirect_url: str | None = Field(None, description="External URL of /auth/oidc/callback when Lotse runs "
                                      "behind a reverse proxy; default: derived from the request")
 
