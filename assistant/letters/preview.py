@@ -87,7 +87,7 @@ def docx_to_html(data: bytes) -> str:
     foot = " ".join(p.text for p in (sec.first_page_footer or sec.footer).paragraphs if p.text.strip())
     return ('<article class="brief-seite" lang="de">'
             f'<header class="briefkopf-druck">{head}</header>'
-            f"{_block_html(d)}"
+            f"{_block_html(d._body)}"
             f'<footer class="brieffuss">{html.escape(foot)}</footer></article>')
 
 
