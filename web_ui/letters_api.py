@@ -130,6 +130,13 @@ def letters_router(get_service: Callable[[], LetterService], get_principal: Call
                principal: Principal = Depends(author)):
         return call(service.create_draft, principal, req.aktenzeichen, req.template, req.fields)
 
+    @router.get("/next", summary="Nächstes Schreiben nach den Amtsregeln",
+                description="Welche Vorlage die Amtsregeln (regeln/amtsregeln.yaml) für den Stand der Akte in der "
+                "E-Akte vorsehen, mit Grund; je passender Vorlage Hinweise, wenn sie jetzt nicht vorgesehen ist.")
+    def next_letter(aktenzeichen: str = Query(..., min_length=3, max_length=100),
+                    service: LetterService = Depends(get_service), principal: Principal = Depends(staff)):
+        return call(service.next_letter, principal, aktenzeichen)
+
     @router.get("/{letter_id}", summary="Schreiben mit aktuellen Feldwerten, Vorschlägen und Kommentaren")
     def get(letter_id: str, service: LetterService = Depends(get_service),
             principal: Principal = Depends(staff)):
@@ -193,6 +200,18 @@ def letters_router(get_service: Callable[[], LetterService], get_principal: Call
     def versions(letter_id: str, service: LetterService = Depends(get_service),
                  principal: Principal = Depends(staff)):
         return call(service.versions, principal, letter_id)
+
+    @router.get("/{letter_id}/preview", summary="Das Schreiben, wie es gedruckt wird (HTML aus dem Word-Dokument)",
+                description="seq: eine frühere Bearbeitung (Versionsverlauf); ohne: die aktuelle Version.")
+    def preview(letter_id: str, seq: int | None = Query(None, ge=1), service: LetterService = Depends(get_service),
+                principal: Principal = Depends(staff)):
+        return call(service.preview, principal, letter_id, seq)
+
+    @router.get("/{letter_id}/compare", summary="Änderungen im Brieftext zwischen zwei Bearbeitungen",
+                description="a, b: Nummern der Bearbeitungen (seq im Versionsverlauf).")
+    def compare(letter_id: str, a: int = Query(..., ge=1), b: int = Query(..., ge=1),
+                service: LetterService = Depends(get_service), principal: Principal = Depends(staff)):
+        return call(service.compare_versions, principal, letter_id, a, b)
 
     @router.post("/{letter_id}/plain-language", summary="Vorschlag in einfacher Sprache (nur mit Sprachmodell)")
     def plain(letter_id: str, req: PlainLanguageRequest, service: LetterService = Depends(get_service),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import html
 import io
+import re
 from typing import Any
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -50,7 +51,9 @@ def _para_html(p, in_list: list[bool]) -> str:
                 f'<span class="wert">{"<strong>" + value_html + "</strong>" if bold else value_html}</span></div>')
     align = p.paragraph_format.alignment
     cls = ' class="mitte"' if align is not None and int(align) == 1 else ""
-    return pre + f"<p{cls}>{_runs_html(p)}</p>"
+    size = next((r.font.size.pt for r in p.runs if r.text.strip() and r.font.size is not None), None)
+    style = f' style="font-size:{size:g}pt"' if size else ""  # a number we computed, not markup of the file
+    return pre + f"<p{cls}{style}>{_runs_html(p)}</p>"
 
 
 def _block_html(container) -> str:
@@ -85,6 +88,7 @@ def docx_to_html(data: bytes) -> str:
     sec = d.sections[0]
     head = _block_html(sec.first_page_header) if sec.different_first_page_header_footer else _block_html(sec.header)
     foot = " ".join(p.text for p in (sec.first_page_footer or sec.footer).paragraphs if p.text.strip())
+    foot = re.sub(r"\s*·\s*Seite\s+von\s*$", "", foot)  # page fields are not computed in the view
     return ('<article class="brief-seite" lang="de">'
             f'<header class="briefkopf-druck">{head}</header>'
             f"{_block_html(d._body)}"

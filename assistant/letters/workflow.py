@@ -70,7 +70,7 @@ from .errors import (
     LetterStateError,
     LetterValidationError,
 )
-from .labels import RECHTSWEG_LABELS, field_label
+from .labels import KEY_LABELS, RECHTSWEG_LABELS, field_label
 from .models import STATE_LABELS, Letter, LetterComment, LetterVersion
 from .prefill import ProposalBuilder, briefanrede, case_facts, load_case, prefill
 from .reasons import check_reasons, load_catalog, normalize_choice
@@ -410,7 +410,8 @@ class LetterService:
                 out[name] = [str(v).strip() for v in value if str(v).strip()]
             elif spec.type in DICT_TYPES:
                 if not isinstance(value, dict):
-                    problems.append(f"{field_label(name)}: erwartet Angaben wie {', '.join(REQUIRED_KEYS[spec.type])}")
+                    keys = ", ".join(KEY_LABELS.get(k, k) for k in REQUIRED_KEYS[spec.type])
+                    problems.append(f"{field_label(name)}: erwartet Angaben wie {keys}")
                     continue
                 merged = dict(current.get(name) or {})
                 for k, v in value.items():

@@ -186,3 +186,48 @@ def test_filing_waits_while_the_efile_is_down(login, system):
         system.double.clear_faults()
     brief_b.get_by_role("button", name="Ablage jetzt erneut versuchen").click()
     expect(bernd.locator("#ablage-quittung")).to_contain_text("In der E-Akte abgelegt", timeout=60_000)
+
+
+INTERNAL_KEYS = ("vwgo_wahl", "vwgo_klage", "sgg", "aus empfaenger abgeleitet", "antragsart", "eingangsdatum",
+                 "nachforderung", "empfaenger", "case_type", "gruende")
+
+
+def test_reasons_from_blocks_and_the_reviewer_reads_the_rendered_letter(login, system):
+    alice = login("alice", "/schreiben")
+    case = _draft(alice, system, "ablehnung")
+    brief = alice.locator("#brief")
+    # the office rules' proposal was shown with the templates
+    expect(alice.locator("#naechstes-schreiben")).to_contain_text("Nach den Amtsregeln")
+    reasons = brief.get_by_role("group", name=re.compile("Gründe"))
+    expect(reasons).to_be_visible()
+    block = reasons.locator("[data-baustein='WG-AB-TRANSFER']")
+    block.get_by_role("checkbox").check()
+    block.get_by_label("Leistungsbezug seit").fill("01.01.2026")
+    block.get_by_label("Welche Leistung?").fill("Bürgergeld nach dem SGB II")
+    expect(block.locator(".baustein-text")).to_contain_text("Sie erhalten seit 01.01.2026 Bürgergeld nach dem SGB II von […]")
+    screenshot(alice, "07a-schreiben-begruendung-bausteine")
+    alice.get_by_role("button", name="Speichern").click()
+    expect(brief.locator("#brief-meldung")).to_contain_text("Gespeichert")
+    # submit with a missing fact: § 35 SGB X message in German, naming the question
+    alice.get_by_role("button", name="Zur Prüfung einreichen").click()
+    expect(brief.locator("#brief-meldung")).to_contain_text("Von welcher Stelle?")
+    block = brief.locator("[data-baustein='WG-AB-TRANSFER']")
+    block.get_by_label("Von welcher Stelle?").fill("dem Jobcenter München")
+    alice.get_by_role("button", name="Zur Prüfung einreichen").click()
+    expect(brief.locator(".abzeichen.zustand-submitted")).to_have_text("zur Prüfung eingereicht")
+    letter_id = re.search(r"brief=(\w+)", alice.url).group(1)
+
+    bernd = login("bernd", f"/schreiben?brief={letter_id}")
+    page = bernd.locator("#briefansicht .brief-seite")
+    expect(page).to_contain_text("Sie erhalten seit 01.01.2026 Bürgergeld nach dem SGB II von dem Jobcenter München.")
+    expect(page).to_contain_text("wird abgelehnt")
+    expect(page).to_contain_text(case["objname"])
+    expect(page.locator("table.anschrift-info")).to_contain_text("Sachbearbeitung")
+    expect(bernd.locator("#versionen")).to_have_attribute("open", "")
+    expect(bernd.locator("#textvergleich")).to_contain_text("Änderungen im Brieftext")
+    expect(bernd.locator("#textvergleich ins").first).to_be_visible()
+    text = bernd.locator("#brief").inner_text()
+    for key in INTERNAL_KEYS:
+        assert key not in text, key
+    screenshot(bernd, "07b-schreiben-pruefung-briefansicht")
+    check_accessibility(bernd, "schreiben-pruefung-briefansicht")

@@ -21,13 +21,20 @@
     verwendungsnachweis_bis: "Verwendungsnachweis bis", unterlagen: "Unterlagen", sachverhalt: "Sachverhalt",
     rechtsweg: "Rechtsweg", nebenbestimmungen: "Nebenbestimmungen", grund_verzoegerung: "Grund der Verzögerung",
     bezugsschreiben_datum: "Datum des Bezugsschreibens", betrag: "Betrag",
-    beabsichtigte_entscheidung: "Beabsichtigte Entscheidung",
+    beabsichtigte_entscheidung: "Beabsichtigte Entscheidung", gruende: "Gründe (Textbausteine)",
+    nachforderung: "Datum der ersten, unbeantworteten Anforderung",
+  };
+  // the Rechtsbehelf in words (the procedure catalog's keys stay internal)
+  const RECHTSWEG = {
+    sgg: "Widerspruch (danach Klage zum Sozialgericht)",
+    vwgo_wahl: "Widerspruch oder unmittelbar Klage zum Verwaltungsgericht",
+    vwgo_klage: "Nur Klage zum Verwaltungsgericht (kein Widerspruchsverfahren)",
   };
   const KEY_LABELS = {
     anrede: "Anrede", name: "Name", nachname: "Nachname", vorname: "Vorname", zusatz: "Zusatz", strasse: "Straße und Hausnummer",
     plz_ort: "PLZ und Ort", amt: "Amt", abteilung: "Abteilung", email: "E-Mail", telefon: "Telefon",
     internet: "Internet", zimmer: "Zimmer", aktenzeichen: "Aktenzeichen", antragsdatum: "Antragsdatum",
-    betreff: "Betreff", verfahren: "Verfahren",
+    betreff: "Betreff", verfahren: "Verfahren", antragsart: "Art des Antrags", eingangsdatum: "Eingangsdatum (Posteingang)",
   };
   const SOURCE_TEXT = {
     efile: "aus der E-Akte", static: "aus der Konfiguration", computed: "berechnet", generated: "Vorschlag aus den Quellen",
@@ -43,6 +50,7 @@
   }
 
   function label(name) {
+    if (current && current.labels && current.labels[name]) return current.labels[name];
     return LABELS[name] || (name.charAt(0).toUpperCase() + name.slice(1)).replace(/_/g, " ");
   }
 
@@ -131,6 +139,30 @@
     });
     parts.push(form);
     replace(box, parts);
+    nextLetter(c.aktenzeichen, form, fs);
+  }
+
+  /** The office's rules: which letter is due next for this case, and notes per template. */
+  async function nextLetter(az, form, fs) {
+    let n;
+    try {
+      n = await api("/api/letters/next", { query: { aktenzeichen: az } });
+    } catch (err) {
+      return;  // the proposal is a help; the choice works without it
+    }
+    const box = el("div", { class: "info", role: "note", id: "naechstes-schreiben" },
+      el("p", null, el("strong", null, "Nach den Amtsregeln: "),
+        n.template ? "als Nächstes „" + (n.title || n.template) + "“. " : "jetzt kein Schreiben fällig. ", n.reason || ""));
+    form.insertBefore(box, fs);
+    for (const t of n.templates || []) {
+      const radio = fs.querySelector("input[value='" + CSS.escape(t.name) + "']");
+      if (!radio) continue;
+      if (t.name === n.template) radio.checked = true;
+      if (t.notes && t.notes.length) {
+        const hint = document.getElementById(radio.getAttribute("aria-describedby"));
+        if (hint) hint.appendChild(el("span", { class: "regelhinweis" }, " " + t.notes.join(" ")));
+      }
+    }
   }
 
   // ------------------------------------------------------------------ lists
@@ -219,6 +251,10 @@
       view.approver ? "; freigegeben von " + view.approver.name : "",
       view.four_eyes ? ". Vier-Augen-Prinzip: Die Freigabe muss eine andere Person erteilen." : ".");
     const parts = [head, meta, msgBox];
+    if (view.rule_notes && view.rule_notes.length) {
+      parts.push(el("div", { class: "hinweis", role: "note", id: "amtsregeln" },
+        el("p", null, el("strong", null, "Amtsregeln: ")), view.rule_notes.map((t) => el("p", null, t))));
+    }
 
     if (view.comments && view.comments.length) {
       parts.push(el("h3", null, "Kommentare"),
@@ -228,8 +264,10 @@
     }
     if (editable) {
       parts.push(editorForm(view, msgBox));
+      parts.push(previewArea(view, false));
     } else {
-      parts.push(readOnlyFields(view));
+      parts.push(previewArea(view, true));
+      parts.push(el("details", { class: "karte" }, el("summary", null, "Angaben des Schreibens (Felder)"), readOnlyFields(view)));
     }
     parts.push(actionArea(view, msgBox));
     replace(briefBox, parts);
@@ -246,7 +284,12 @@
     return String(v);
   }
 
-  function valueNode(spec, v) {
+  function valueNode(spec, v, name) {
+    if (name === "rechtsweg" && typeof v === "string") return el("p", null, RECHTSWEG[v] || v || "–");
+    if (Array.isArray(v) && v.length && v[0] && typeof v[0] === "object" && v[0].baustein) {
+      return el("div", null, v.map((g) => el("div", { class: "baustein-text" }, el("strong", null, g.titel + " (" + g.rechtsgrundlage + ")"),
+        el("p", { class: "vorformatiert" }, g.text))));
+    }
     if (Array.isArray(v)) return v.length ? el("ul", null, v.map((x) => el("li", null, String(x)))) : el("span", { class: "leise" }, "–");
     if (v && typeof v === "object") {
       const entries = Object.entries(v).filter(([, x]) => x !== "" && x !== null && x !== undefined)
@@ -261,7 +304,7 @@
   function readOnlyFields(view) {
     const specs = view.field_specs && view.field_specs.length ? view.field_specs
       : Object.keys(view.fields || {}).map((n) => ({ name: n, type: "text" }));
-    const rows = specs.map((s) => [el("dt", null, label(s.name)), el("dd", null, valueNode(s, view.fields[s.name]))]);
+    const rows = specs.map((s) => [el("dt", null, label(s.name)), el("dd", null, valueNode(s, view.fields[s.name], s.name))]);
     return el("section", { "aria-label": "Inhalt des Schreibens" }, el("h3", null, "Inhalt"), el("dl", { class: "felder" }, rows));
   }
 
@@ -272,7 +315,7 @@
     const form = el("form", { id: "briefformular", novalidate: true });
     if (view.missing && view.missing.length) {
       form.appendChild(el("div", { class: "hinweis", role: "note" },
-        el("p", null, "Es fehlen noch Angaben: " + view.missing.map(label).join(", ") + ".")));
+        el("p", null, "Es fehlen noch Angaben: " + (view.missing_labels || view.missing.map(label)).join(", ") + ".")));
     }
     if (view.open_proposals && view.open_proposals.length) {
       form.appendChild(el("div", { class: "info", role: "note" },
@@ -311,6 +354,8 @@
     if (spec.type === "date") hintParts.push("Format: TT.MM.JJJJ.");
     const hint = hintParts.join(" ");
     const required = !!spec.required;
+    if (spec.type === "reasons") return reasonsControl(view, spec);
+    if (name === "rechtsweg") return rechtswegControl(view, spec);
     const isDict = ["address", "organisation", "person", "case"].includes(spec.type) ||
       (value && typeof value === "object" && !Array.isArray(value));
     const wrap = el("div", { class: "feld", dataset: { feld: name } });
@@ -374,6 +419,106 @@
       },
     };
     return wrap;
+  }
+
+  function rechtswegControl(view, spec) {
+    const id = "feld-rechtsweg";
+    const value = view.fields.rechtsweg || "";
+    const select = el("select", { id, name: "rechtsweg", "aria-describedby": id + "-hinweis" },
+      el("option", { value: "" }, "– bitte wählen –"),
+      Object.entries(RECHTSWEG).map(([k, t]) => el("option", { value: k, selected: k === value }, t)));
+    controls.rechtsweg = { spec, get: () => select.value };
+    return el("div", { class: "feld", dataset: { feld: "rechtsweg" } },
+      el("label", { for: id }, label("rechtsweg") + (spec.required ? " (Pflichtangabe)" : "")),
+      el("span", { class: "hinweistext", id: id + "-hinweis" }, spec.hint || ""), select);
+  }
+
+  /** Reason blocks of the procedure's catalog: pick, fill the facts, see the wording. */
+  function reasonsControl(view, spec) {
+    const name = spec.name;
+    const blocks = (view.bausteine && view.bausteine[name]) || [];
+    const chosen = {};
+    for (const g of view.fields[name] || []) chosen[g.baustein] = g.tatsachen || {};
+    const p = (view.proposals && view.proposals[name]) || {};
+    const suggested = new Set((p.suggested || []).map((x) => x.baustein));
+    const fs = el("fieldset", { id: "feld-" + name, class: "bausteine" },
+      el("legend", null, label(name) + (spec.required ? " (Pflichtangabe)" : "")));
+    if (spec.hint) fs.appendChild(el("p", { class: "hinweistext" }, spec.hint + "."));
+    if (p.message) {
+      const box = el("div", { class: "vorschlag klein", dataset: { vorschlag: name } }, el("p", null, p.message));
+      if (p.sources && p.sources.length) box.appendChild(Lotse.citationChips(p.sources, panel, null, "Arbeitshilfen zu " + label(name)));
+      fs.appendChild(box);
+    }
+    if (!blocks.length) fs.appendChild(el("p", { class: "leise" }, "Für dieses Verfahren sind keine Bausteine hinterlegt."));
+    const items = [];
+    for (const b of blocks) {
+      const cid = Lotse.uid("baustein");
+      const box = el("input", { type: "checkbox", id: cid, value: b.id, checked: b.id in chosen });
+      const facts = {};
+      const factBox = el("div", { class: "tatsachen" });
+      const preview = el("p", { class: "vorformatiert baustein-text", "aria-live": "polite" });
+      const draw = () => {
+        preview.textContent = b.text.replace(/\{([a-z0-9_]+)\}/g, (m, k) => (facts[k] && facts[k].value.trim()) || "[…]");
+      };
+      for (const f of b.tatsachen) {
+        const fid = cid + "-" + f.name;
+        const inp = el("input", { type: "text", id: fid, value: (chosen[b.id] || {})[f.name] || "",
+          placeholder: f.beispiel ? "z. B. " + f.beispiel : null, inputmode: f.typ === "datum" ? "numeric" : null });
+        inp.addEventListener("input", draw);
+        facts[f.name] = inp;
+        factBox.appendChild(el("div", { class: "feld" }, el("label", { for: fid }, f.frage), inp));
+      }
+      factBox.appendChild(el("p", { class: "klein leise" }, "So steht es im Brief:"));
+      factBox.appendChild(preview);
+      draw();
+      factBox.hidden = !box.checked;
+      box.addEventListener("change", () => { factBox.hidden = !box.checked; });
+      items.push({ b, box, facts });
+      fs.appendChild(el("div", { class: "baustein", dataset: { baustein: b.id } },
+        el("label", { class: "auswahl", for: cid }, box, el("strong", null, b.titel)),
+        el("span", { class: "klein leise" }, " Rechtsgrundlage: " + b.rechtsgrundlage),
+        suggested.has(b.id) ? el("span", { class: "abzeichen" }, "passt laut Arbeitshilfen vermutlich") : null,
+        factBox));
+    }
+    controls[name] = {
+      spec,
+      get() {
+        return items.filter((x) => x.box.checked).map((x) => {
+          const t = {};
+          for (const [k, inp] of Object.entries(x.facts)) t[k] = inp.value.trim();
+          return { baustein: x.b.id, tatsachen: t };
+        });
+      },
+    };
+    return el("div", { class: "feld", dataset: { feld: name } }, fs);
+  }
+
+  // --------------------------------------------- the rendered letter
+  function previewArea(view, open) {
+    const det = el("details", { class: "karte", id: "briefansicht", open: open || null });
+    const body = el("div");
+    det.append(el("summary", null, "So sieht das Schreiben aus (wie gedruckt und abgelegt)"), body);
+    let loaded = false;
+    const load = async () => {
+      if (!det.open || loaded) return;
+      loaded = true;
+      Lotse.showLoading(body, "Das Schreiben wird erstellt …");
+      try {
+        const r = await api(letterUrl(view.id, "/preview"));
+        const page = el("div", { class: "brief-rahmen" });
+        page.innerHTML = r.html;  // built and escaped by the server from the Word document
+        const links = el("p", { class: "klein" },
+          r.pdf_available ? el("a", { href: letterUrl(view.id, "/pdf"), download: "" }, "Als PDF herunterladen (LibreOffice)")
+            : "PDF nicht verfügbar (LibreOffice ist auf dem Server nicht installiert); die Ansicht zeigt das Word-Dokument.");
+        replace(body, links, page);
+      } catch (err) {
+        loaded = false;
+        showMessage(body, "fehler", "Die Ansicht konnte nicht erstellt werden: " + errorText(err));
+      }
+    };
+    det.addEventListener("toggle", load);
+    if (open) setTimeout(load, 0);
+    return det;
   }
 
   function proposalBox(view, name, p, input, msgBox) {
@@ -440,7 +585,8 @@
     const changes = {};
     for (const [name, c] of Object.entries(controls)) {
       const now = c.get();
-      const before = current.fields[name];
+      let before = current.fields[name];
+      if (c.spec.type === "reasons") before = (before || []).map((g) => ({ baustein: g.baustein, tatsachen: g.tatsachen }));
       if (JSON.stringify(normalize(now)) !== JSON.stringify(normalize(before))) changes[name] = now;
     }
     return changes;
@@ -448,10 +594,10 @@
 
   function normalize(v) {
     if (v === null || v === undefined) return "";
-    if (Array.isArray(v)) return v.map((x) => String(x).trim()).filter(Boolean);
+    if (Array.isArray(v)) return v.map((x) => (x && typeof x === "object" ? normalize(x) : String(x).trim())).filter((x) => x !== "");
     if (typeof v === "object") {
       const o = {};
-      for (const k of Object.keys(v).sort()) o[k] = v[k] === null || v[k] === undefined ? "" : (typeof v[k] === "string" ? v[k].trim() : v[k]);
+      for (const k of Object.keys(v).sort()) o[k] = v[k] === null || v[k] === undefined ? "" : (typeof v[k] === "string" ? v[k].trim() : (typeof v[k] === "object" ? normalize(v[k]) : v[k]));
       return o;
     }
     return String(v).trim();
@@ -674,18 +820,36 @@
       }
       replace(result, Lotse.table([
         { label: "Feld", value: (n) => label(n) },
-        { label: "Vorher (" + selA.options[selA.selectedIndex].text.split(" – ")[0] + ")", value: (n) => el("div", { class: "diff-alt-rahmen" }, valueNode(null, a.fields[n])) },
-        { label: "Nachher (" + selB.options[selB.selectedIndex].text.split(" – ")[0] + ")", value: (n) => valueNode(null, b.fields[n]) },
+        { label: "Vorher (" + selA.options[selA.selectedIndex].text.split(" – ")[0] + ")", value: (n) => el("div", { class: "diff-alt-rahmen" }, valueNode(null, a.fields[n], n)) },
+        { label: "Nachher (" + selB.options[selB.selectedIndex].text.split(" – ")[0] + ")", value: (n) => valueNode(null, b.fields[n], n) },
       ], diff, diff.length + (diff.length === 1 ? " geändertes Feld" : " geänderte Felder")));
     };
-    selA.addEventListener("change", draw);
-    selB.addEventListener("change", draw);
+    const textResult = el("div", { "aria-live": "polite", id: "textvergleich" });
+    const drawText = async () => {
+      try {
+        const r = await api(letterUrl(view.id, "/compare"), { query: { a: selA.value, b: selB.value } });
+        if (!r.changes.length) {
+          replace(textResult, el("p", { class: "leise" }, "Der Brieftext ist in beiden Versionen gleich."));
+          return;
+        }
+        replace(textResult, el("h4", null, "Änderungen im Brieftext"), el("ul", { class: "liste-schlicht textaenderungen" },
+          r.changes.map((c) => el("li", null, el("span", { class: "abzeichen" }, c.art), " ",
+            c.woerter.map(([op, t]) => op === "=" ? t + " " : el(op === "-" ? "del" : "ins", { class: op === "-" ? "diff-alt" : "diff-neu" }, t + " "))))));
+      } catch (err) {
+        showMessage(textResult, "fehler", "Der Textvergleich ist nicht verfügbar: " + errorText(err));
+      }
+    };
+    selA.addEventListener("change", () => { draw(); drawText(); });
+    selB.addEventListener("change", () => { draw(); drawText(); });
     replace(body,
       el("div", { class: "zeile" },
         el("div", { class: "feld" }, el("label", { for: "version-a" }, "Vorher"), selA),
         el("div", { class: "feld" }, el("label", { for: "version-b" }, "Nachher"), selB)),
+      textResult,
+      el("h4", null, "Geänderte Angaben"),
       result);
     draw();
+    drawText();
   }
 
   // ------------------------------------------------------------------ start
