@@ -552,7 +552,7 @@ TEMPLATES = [
         "betreff": "Weiterleitung Ihres Antrags an den zuständigen Leistungsträger",
         "fields": COMMON_FIELDS + [
             field("zustaendiger_traeger", "organisation", "user",
-                  hint="Zuständiger Leistungsträger mit Anschrift (name, strasse, plz_ort)"),
+                  hint="Zuständiger Leistungsträger mit Anschrift (Name, Straße, PLZ und Ort)"),
             REASONS("weiterleitung", False, "Warum ist die Landeshauptstadt München nicht zuständig? "
                     "Weiterleitungsgrund aus dem Katalog wählen und die Tatsachen ausfüllen (optional)"),
             FREE_REASON,
