@@ -244,9 +244,7 @@ def check_reasons(catalog: ReasonCatalog, kind: str, chosen: list[dict], free_te
     if problems:
         return problems
     free = (free_text or "").strip()
-    if chosen:
-        return []
-    if not required and not free:
+    if chosen or not required:  # optional reasons (Anhörung, Weiterleitung: no Bescheid) need no ground
         return []
     if not free:
         return [f"Die Begründung fehlt (§ 35 SGB X): Bitte wählen Sie mindestens einen der {KINDS[kind]} "
