@@ -144,6 +144,8 @@
 
   /** The office's rules: which letter is due next for this case, and notes per template. */
   async function nextLetter(az, form, fs) {
+    let touched = false;  // the person's own choice is never overridden by the late proposal
+    fs.addEventListener("change", () => { touched = true; });
     let n;
     try {
       n = await api("/api/letters/next", { query: { aktenzeichen: az } });
@@ -157,7 +159,7 @@
     for (const t of n.templates || []) {
       const radio = fs.querySelector("input[value='" + CSS.escape(t.name) + "']");
       if (!radio) continue;
-      if (t.name === n.template) radio.checked = true;
+      if (t.name === n.template && !touched) radio.checked = true;
       if (t.notes && t.notes.length) {
         const hint = document.getElementById(radio.getAttribute("aria-describedby"));
         if (hint) hint.appendChild(el("span", { class: "regelhinweis" }, " " + t.notes.join(" ")));
