@@ -51,6 +51,7 @@ from connectors.errors import ConnectorError
 from .case_reader import SEARCH_LIMIT, ChildReader, ConfigError, LocalReader, ReaderFailure, ReadResult
 from .catalog import FileRecord
 from .chunking import Chunk
+from .errors import IndexingError
 from .pii import CaseRecord, CaseRecordBuilder
 from .pipeline import Progress, chunk_terms, embed_text
 from .search import CASE_DOC_TYPE
@@ -248,6 +249,13 @@ class CaseSync:
         targeted refresh); a case that is gone is removed, nothing else is.
         """
         t0 = time.monotonic()
+        # the embedding model first: a missing or broken model is reported before the e-file is asked
+        # for anything, and the model is loaded before any case is read (the writing process holds
+        # no case data at that point either)
+        try:
+            self.kb.embedder.embed_query("Probe")
+        except IndexingError as exc:
+            return SyncReport(error=f"Abgleich nicht gestartet: {exc}", seconds=time.monotonic() - t0)
         if self.efile_cfg is None:
             reader: ChildReader | LocalReader = LocalReader(self.connector, self.builder, self.workers)
         else:

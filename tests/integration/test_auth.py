@@ -154,18 +154,21 @@ def test_roles_guard_pages_and_endpoints(system):
 
 
 def test_zero_cross_department_hits_over_the_whole_question_set(system):
-    """Two caseworkers of different departments ask every question of the demo set: every hit and every
-    citation they get belongs to their own department or to the shared guidance (S-Z, allgemein), and the
-    other department's sources stay closed."""
+    """Two caseworkers of different departments search every question of the demo set and ask every
+    fourth (answers search with the same department filter; asking all 124 twice took half a minute):
+    every hit and every citation they get belongs to their own department or to the shared guidance
+    (S-Z, allgemein), and the other department's sources stay closed."""
     shared = set(system["assistant"].kb.cfg.shared_departments)
     assert "S-Z" in shared
     for user, dep in (("sb1", "S-I"), ("sb3", "S-III")):
         c = client_for(system, user)
         foreign = []
         answered = 0
-        for q in QUESTIONS:
+        for n, q in enumerate(QUESTIONS):
             hits = c.get("/api/search", params={"q": q["question"], "k": 10}).json()
             foreign += [h["source"] for h in hits if h["department"] not in {dep} | shared]
+            if n % 4:
+                continue
             body = c.post("/api/ask", json={"question": q["question"]}).json()
             answered += not body["refused"]
             for cit in body["citations"]:

@@ -67,25 +67,19 @@ def _variants(value: str) -> set[bytes]:
     return out
 
 
-def _trie_regex(words: set[bytes]) -> re.Pattern[bytes]:
-    """One regex for many literals, shaped as a trie (fast even for tens of thousands)."""
-    trie: dict = {}
-    for w in words:
-        node = trie
-        for b in w:
-            node = node.setdefault(b, {})
-        node[None] = True
+def _finder(words: set[bytes]):
+    """``find(blob)``: every occurrence (overlapping ones too) of many literals in a byte string.
+    Aho-Corasick (ahocorasick-rs): ~150 MB/s on binary process memory, where a trie-shaped regex
+    managed 15 (the memory scans below read several hundred MB)."""
+    import ahocorasick_rs
 
-    def build(node: dict) -> bytes:
-        end = None in node
-        alts = [re.escape(bytes([b])) + build(child) for b, child in sorted((k, v) for k, v in node.items()
-                                                                         if k is not None)]
-        if not alts:
-            return b""
-        body = alts[0] if len(alts) == 1 else b"(?:" + b"|".join(alts) + b")"
-        return b"(?:" + body + b")?" if end else body
+    patterns = sorted(words)
+    automaton = ahocorasick_rs.BytesAhoCorasick(patterns)
 
-    return re.compile(build(trie))
+    def find(blob: bytes) -> list[bytes]:
+        return [patterns[i] for i, _, _ in automaton.find_matches_as_indexes(blob, overlapping=True)]
+
+    return find
 
 
 # Chroma's persisted HNSW segment files. Observed in CI: data_level0.bin of a case sync once held
@@ -107,16 +101,14 @@ def _leaks(data_dir: Path, planted, *, include_hnsw: bool = False) -> list[tuple
     for p in planted:
         for v in _variants(p.value):
             by_variant[v] = (p.category, p.value)
-    pattern = _trie_regex(set(by_variant))
+    find = _finder(set(by_variant))
     found = []
     files = [f for f in data_dir.rglob("*") if f.is_file() and (include_hnsw or f.name not in HNSW_FILES)]
     assert files
     for f in files:
         blob = f.read_bytes().lower()
-        for m in pattern.finditer(blob):
-            hit = m.group(0)
-            # the trie regex may stop at a shorter literal that is a prefix of a longer one
-            cat, value = by_variant.get(hit, ("?", hit.decode("utf-8", "replace")))
+        for hit in find(blob):
+            cat, value = by_variant[hit]
             found.append((str(f.relative_to(data_dir)), cat, value))
     return found
 
@@ -135,7 +127,7 @@ def _memory_hits(pid: int, planted) -> tuple[dict[str, int], int]:
                 encoded[p.value.encode(enc)] = p.value
             except UnicodeEncodeError:
                 pass
-    pattern = _trie_regex(set(encoded))
+    find = _finder(set(encoded))
     hits: dict[str, int] = {}
     scanned = 0
     with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
@@ -150,10 +142,9 @@ def _memory_hits(pid: int, planted) -> tuple[dict[str, int], int]:
             except (OSError, ValueError, OverflowError):
                 continue  # e.g. [vvar]
             scanned += len(chunk)
-            for m in pattern.finditer(chunk):
-                value = encoded.get(m.group(0))
-                if value is not None:
-                    hits[value] = hits.get(value, 0) + 1
+            for hit in find(chunk):
+                value = encoded[hit]
+                hits[value] = hits.get(value, 0) + 1
     return hits, scanned
 
 
@@ -399,7 +390,9 @@ def test_hnsw_files_hold_no_process_memory(big_double, tmp_path):
     the demo corpus (~350 chunks) and then the ~950 cases; Chroma persists its HNSW index every 1,000
     vectors (``hnsw:sync_threshold``), so the HNSW files are written again while cases are being
     synced, after the first ones were read (asserted below). Before the fix the reading ran in the
-    same process and such a write could carry fragments of the raw case JSON.
+    same process and such a write could carry fragments of the raw case JSON. The embedder reads 32
+    tokens per text here instead of 128 (a setting): four times less CPU, the same files and memory
+    to scan — vectors are floats either way.
     """
     cases, planted = generate_cases(BIG_N, BIG_SEED)
     active = [c for c in cases if c.get("state") != "Storniert"]
@@ -408,7 +401,7 @@ def test_hnsw_files_hold_no_process_memory(big_double, tmp_path):
     env.update(LOTSE_DATA_DIR=str(data_dir), LOTSE_EFILE_KIND="eakte_rest", LOTSE_EFILE_URL=big_double.base_url,
                LOTSE_EFILE_USER=TECH_USER[0], LOTSE_EFILE_PASSWORD=TECH_USER[1],
                LOTSE_EFILE_USERLOGIN="max.mustermann", LOTSE_EFILE_JOBOE="COO.1.2300.1.847",
-               LOTSE_EFILE_TIMEOUT_S="20", LOTSE_LOG_LEVEL="INFO")
+               LOTSE_EFILE_TIMEOUT_S="20", LOTSE_LOG_LEVEL="INFO", LOTSE_INDEX__EMBEDDING_MAX_TOKENS="32")
     proc = subprocess.Popen(lotse_cmd() + ["sync-cases", "--json"], env=env, cwd=tmp_path, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stderr: list[str] = []

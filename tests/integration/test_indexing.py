@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LAW_CORPUS, lotse_cmd
+from tests.conftest import LAW_CORPUS, lotse_cmd, run_lotse_in_process
 
 
 def write(path: Path, text: str) -> Path:
@@ -161,8 +161,9 @@ def test_kill_9_mid_run_then_rerun_equals_uninterrupted_run(tmp_path, make_kb):
                 break
     proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL, "the indexer finished before it could be killed"
-    rerun = subprocess.run(lotse_cmd() + ["index", "--json", str(root)], env={**env, "LOTSE_LOG_LEVEL": "INFO"},
-                           capture_output=True, text=True, timeout=600)
+    # the rerun: the same command in this process (a second torch start would add ~15 s, prove nothing)
+    rerun = run_lotse_in_process(["index", "--json", str(root)],
+                                 env={"LOTSE_DATA_DIR": str(tmp_path / "killed"), "LOTSE_LOG_LEVEL": "INFO"})
     assert rerun.returncode == 0, rerun.stderr
     summary = json.loads(rerun.stdout)[0]
     assert summary["errors"] == [] and summary["unchanged"] >= 4
