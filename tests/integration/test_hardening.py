@@ -22,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from tests.conftest import ROOT, lotse_cmd, web_login
+from tests.conftest import ROOT, lotse_cmd, run_lotse_in_process, web_login
 
 ADMIN_PASSWORD = "Haertung-Test-2026!"
 
@@ -69,14 +69,14 @@ def served(tmp_path_factory):
         "Fehlende Unterlagen werden schriftlich mit einer "
         "angemessenen Frist angefordert; auf die Folgen fehlender Mitwirkung wird hingewiesen.\n",
         encoding="utf-8")
-    r = subprocess.run(lotse_cmd() + ["index", str(base_folder)], env=env, cwd=tmp, capture_output=True,
-                       text=True, timeout=600)
+    # the CLI commands run in this process (another process than the server's, which is what counts),
+    # saving a Python start with torch for each
+    r = _in_process(env, ["index", str(base_folder)], cwd=tmp)
     assert r.returncode == 0, r.stdout + r.stderr
     # a caseworker of one department: her searches filter Chroma by department (a `where` clause),
     # which is where a stale client failed with "Error finding id"
-    r = subprocess.run(lotse_cmd() + ["user", "add", "sb3", "--name", "Sachbearbeitung S-III", "--roles",
-                                      "sachbearbeitung", "--departments", "S-III"],
-                       input=ADMIN_PASSWORD + "\n", env=env, cwd=tmp, capture_output=True, text=True, timeout=120)
+    r = _in_process(env, ["user", "add", "sb3", "--name", "Sachbearbeitung S-III", "--roles", "sachbearbeitung",
+                          "--departments", "S-III"], stdin=ADMIN_PASSWORD + "\n", cwd=tmp)
     assert r.returncode == 0, r.stdout + r.stderr
     log = tmp / "serve.log"
     with open(log, "w", encoding="utf-8") as fh:
@@ -107,9 +107,16 @@ def _ask(client: httpx.Client, question: str) -> httpx.Response:
     return client.post("/api/ask", json={"question": question}, timeout=120)
 
 
+def _in_process(env: dict, args: list[str], *, stdin: str | None = None, cwd: Path | None = None):
+    """``lotse ARGS`` in the pytest process with exactly the LOTSE_* settings of ``env``."""
+    settings = {k: None for k in os.environ if k.startswith("LOTSE_")}
+    settings.update({k: v for k, v in env.items() if k.startswith("LOTSE_")})
+    return run_lotse_in_process(args, env=settings, stdin=stdin, cwd=cwd)
+
+
 def _cli_index(served, folder: Path) -> subprocess.CompletedProcess:
-    r = subprocess.run(lotse_cmd() + ["index", str(folder)], env=served["env"], cwd=served["tmp"],
-                       capture_output=True, text=True, timeout=600)
+    """`lotse index FOLDER` from another process than the server's (this one)."""
+    r = _in_process(served["env"], ["index", str(folder)], cwd=served["tmp"])
     assert r.returncode == 0, r.stdout + r.stderr
     return r
 
