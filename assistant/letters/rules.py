@@ -26,15 +26,20 @@ log = logging.getLogger(__name__)
 
 RULES_FILE = Path("regeln") / "amtsregeln.yaml"
 
-#: condition -> German wording (shown when a condition is not met)
-CONDITIONS: dict[str, str] = {
-    "antrag_liegt_vor": "der Antrag liegt in der E-Akte vor",
-    "keine_eingangsbestaetigung": "im Vorgang ist noch keine Eingangsbestätigung abgelegt",
-    "unterlagen_fehlen": "laut Checkliste fehlen Unterlagen",
-    "anforderung_gesendet": "im Vorgang ist eine Anforderung von Unterlagen abgelegt",
-    "keine_anforderung": "im Vorgang ist noch keine Anforderung von Unterlagen abgelegt",
-    "anforderung_unbeantwortet": "die Frist einer Anforderung ist abgelaufen und es fehlen weiterhin Unterlagen",
-    "anforderung_frist_laeuft": "die Frist einer Anforderung läuft noch",
+#: condition -> German wording when it holds / when it does not (the reason a letter is not foreseen)
+CONDITIONS: dict[str, tuple[str, str]] = {
+    "antrag_liegt_vor": ("der Antrag liegt in der E-Akte vor", "der Antrag liegt nicht in der E-Akte vor"),
+    "keine_eingangsbestaetigung": ("im Vorgang ist noch keine Eingangsbestätigung abgelegt",
+                                   "der Eingang ist bereits bestätigt (Eingangsbestätigung im Vorgang)"),
+    "unterlagen_fehlen": ("laut Checkliste fehlen Unterlagen",
+                          "laut Checkliste des Verfahrens liegen alle Unterlagen in der E-Akte vor"),
+    "anforderung_gesendet": ("im Vorgang ist eine Anforderung von Unterlagen abgelegt",
+                             "im Vorgang ist keine Anforderung von Unterlagen abgelegt"),
+    "keine_anforderung": ("im Vorgang ist noch keine Anforderung von Unterlagen abgelegt",
+                          "im Vorgang ist bereits eine Anforderung von Unterlagen abgelegt"),
+    "anforderung_unbeantwortet": ("die Frist einer Anforderung ist abgelaufen und es fehlen weiterhin Unterlagen",
+                                  "es gibt keine unbeantwortete Anforderung mit abgelaufener Frist"),
+    "anforderung_frist_laeuft": ("die Frist einer Anforderung läuft noch", "es läuft keine Anforderung"),
 }
 
 
@@ -175,13 +180,12 @@ def follow_notes(rules: OfficeRules, template: str, facts: CaseFacts) -> list[st
     if not failed:
         return []
     st = request_state(rules, facts)
-    detail = "; ".join(f"nicht erfüllt: {CONDITIONS[c]}" for c in failed)
+    detail = "; ".join(CONDITIONS[c][1] for c in failed)
     extra = ""
     if st.running and st.last_deadline is not None:
         extra = (f" Die Anforderung vom {format_date(st.last_request)} hat eine Frist bis "
                  f"{format_date(st.last_deadline)}.")
-    return [f"Nach den Amtsregeln ist dieses Schreiben jetzt nicht vorgesehen ({detail}). {rule.hinweis}{extra}"
-            .strip()]
+    return [f"Nach den Amtsregeln jetzt nicht vorgesehen: {detail}. {rule.hinweis}{extra}".strip()]
 
 
 def propose_next(rules: OfficeRules, facts: CaseFacts, available: set[str]) -> dict[str, Any]:
@@ -196,7 +200,7 @@ def propose_next(rules: OfficeRules, facts: CaseFacts, available: set[str]) -> d
                 reason += (f" (Anforderung vom {format_date(st.last_request)}, Frist bis "
                            f"{format_date(st.last_deadline)})")
             return {"template": row.vorlage, "reason": reason}
-    return {"template": None, "reason": "Nach den Amtsregeln ist für diese Akte kein bestimmtes Schreiben fällig."}
+    return {"template": None, "reason": "Für diese Akte ist jetzt kein bestimmtes Schreiben fällig."}
 
 
 def load_rules(folder: Path | None) -> OfficeRules:

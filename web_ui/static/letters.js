@@ -154,7 +154,7 @@
     }
     const box = el("div", { class: "info", role: "note", id: "naechstes-schreiben" },
       el("p", null, el("strong", null, "Nach den Amtsregeln: "),
-        n.template ? "als Nächstes „" + (n.title || n.template) + "“. " : "jetzt kein Schreiben fällig. ", n.reason || ""));
+        n.template ? "als Nächstes „" + (n.title || n.template) + "“. " : "", n.reason || ""));
     form.insertBefore(box, fs);
     for (const t of n.templates || []) {
       const radio = fs.querySelector("input[value='" + CSS.escape(t.name) + "']");
