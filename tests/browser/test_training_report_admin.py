@@ -181,9 +181,15 @@ def test_admin_index_upload_reindex_accounts(login, tmp_path):
     expect(row).to_contain_text("S-III, S-I")
     row.locator("summary").click()
     row.get_by_label("Schulung").check()
+    row.get_by_label("Zimmer").fill("3.021")  # the contact printed on her letters
+    row.get_by_label("Telefon (Durchwahl)").fill("089 233-96555")
+    row.get_by_label("E-Mail").fill("clara.neu@muenchen.de")
     row.get_by_role("button", name="Änderungen speichern").click()
     expect(page.locator("#konten")).to_contain_text("gespeichert")
     expect(page.locator("#konten tr", has_text="clara")).to_contain_text("Schulung")
+    users = page.request.get("/api/admin/users").json()
+    assert next(u for u in users if u["id"] == "clara")["kontakt"] == {
+        "zimmer": "3.021", "telefon": "089 233-96555", "email": "clara.neu@muenchen.de"}
 
     # audit search finds the account change
     page.get_by_label("Aktion", exact=True).fill("user_updated")

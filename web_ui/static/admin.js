@@ -371,6 +371,13 @@
       password: el("input", { type: "password", id: prefix + "-passwort", autocomplete: "new-password", maxlength: "1000", required: !user }),
       active: user ? el("input", { type: "checkbox", id: prefix + "-aktiv", checked: user.active }) : null,
     };
+    // the person's own contact, printed in the information block of letters (empty: no line)
+    const k = (user && user.kontakt) || {};
+    const contact = user ? {
+      zimmer: el("input", { type: "text", id: prefix + "-zimmer", autocomplete: "off", value: k.zimmer || "", maxlength: "50" }),
+      telefon: el("input", { type: "text", id: prefix + "-telefon", autocomplete: "off", value: k.telefon || "", maxlength: "50" }),
+      email: el("input", { type: "email", id: prefix + "-email", autocomplete: "off", value: k.email || "", maxlength: "200" }),
+    } : null;
     const roles = rolesFieldset(prefix, user ? user.roles : ["sachbearbeitung"]);
     const form = el("form", { class: "stapel", novalidate: true, "aria-label": user ? "Konto " + user.id + " bearbeiten" : "Neues Konto" },
       user ? null : Lotse.field("Benutzername", inputs.id),
@@ -379,6 +386,11 @@
       Lotse.field("Fachbereiche", inputs.deps, "Kommagetrennt, z. B. S-III, S-I. Leer oder * bedeutet alle Fachbereiche."),
       Lotse.field(user ? "Neues Passwort (leer lassen: unverändert)" : "Passwort", inputs.password, "Mindestens 10 Zeichen."),
       user ? el("label", { class: "auswahl", for: inputs.active.id }, inputs.active, "Konto aktiv (nicht gesperrt)") : null,
+      contact ? el("fieldset", null, el("legend", null, "Kontakt auf Briefen"),
+        Lotse.field("Zimmer", contact.zimmer),
+        Lotse.field("Telefon (Durchwahl)", contact.telefon, "z. B. 089 233-96123"),
+        Lotse.field("E-Mail", contact.email),
+        el("p", { class: "hinweistext" }, "Bei Anmeldung per Single Sign-on kommen die Angaben aus dem Verzeichnis, soweit es sie liefert.")) : null,
       el("div", { class: "knopfleiste" }, el("button", { type: "submit", class: "knopf primaer" }, user ? "Änderungen speichern" : "Konto anlegen")),
       msg);
     form.addEventListener("submit", async (e) => {
@@ -400,6 +412,7 @@
           const body = { display_name: inputs.name.value.trim(), roles: chosen, departments: deps === null ? ["*"] : deps,
             active: inputs.active.checked };
           if (inputs.password.value) body.password = inputs.password.value;
+          body.kontakt = { zimmer: contact.zimmer.value.trim(), telefon: contact.telefon.value.trim(), email: contact.email.value.trim() };
           await api(A + "/users/" + encodeURIComponent(user.id), { method: "PUT", json: body });
           announce("Konto " + user.id + " gespeichert.");
         } else {
