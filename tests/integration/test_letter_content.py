@@ -337,10 +337,10 @@ def test_ablehnung_reasons_from_blocks_with_facts_and_the_35_check(service):
     assert "fehlen noch Tatsachen" in exc.value.message and "Leistungsbezug seit" in exc.value.message
     full = [{"baustein": "WG-AB-TRANSFER", "tatsachen": {"leistung": "Bürgergeld nach dem SGB II",
                                                           "datum_beginn": "2026-01-01",
-                                                          "stelle": "dem Jobcenter München"}}]
+                                                          "stelle": "das Jobcenter München"}}]
     view = service.save(ANNA, view["id"], {"gruende": full}, view["version"])
     text = "\n".join(_lines(service.render_docx(view["id"])))
-    assert "Sie erhalten seit 01.01.2026 Bürgergeld nach dem SGB II von dem Jobcenter München." in text
+    assert "Sie erhalten seit dem 01.01.2026 Bürgergeld nach dem SGB II; die Leistung zahlt das Jobcenter München." in text
     assert "Nach § 7 Abs. 1 WoGG sind Personen vom Wohngeld ausgeschlossen" in text
     assert text.count("wird abgelehnt") == 1  # the Tenor once, no circular reason
     assert "Widerspruch" in text and "innerhalb eines Monats" in text
