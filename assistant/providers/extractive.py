@@ -25,6 +25,10 @@ from ..passages import Unit, units
 from ..question_types import FACT_PATTERNS, question_type
 
 _MAX_LIST_ITEMS = 12
+_MAX_PASSAGE_SENTENCES = 5
+
+
+LIST_MIN_RELEVANCE = 0.7  # share of the best passage's search score a list's passage needs (dev split)
 
 
 class ExtractiveProvider:
@@ -77,16 +81,37 @@ class ExtractiveProvider:
             first = list(units(hits[0].text, 1)[:2])
             ranked = [(1.0, u) for u in first] or [(1.0, Unit(1, as_sentence(hits[0].text[:300]), "sentence", -1))]
         if qtype in ("list", "steps"):
-            text = self._compose_list(ranked, hits)
+            text = self._compose_list(ranked, hits) or self._compose_passage(ranked, hits)
             if text:
                 return text
         return self._compose_points(ranked, hits)
 
+    def _compose_passage(self, ranked: list[tuple[float, Unit]], hits: list[Hit]) -> str | None:
+        """A list or steps question answered by a short prose passage (an FAQ answer: "Was brauchen
+        wir dafür alles?"): every sentence of it, in order: what is needed is rarely all in the
+        sentences that share a word with the question."""
+        lead = ranked[0][1]
+        hit = hits[lead.hit - 1]
+        seq = units(hit.text, lead.hit)
+        if not seq or len(seq) > _MAX_PASSAGE_SENTENCES or any(u.kind != "sentence" for u in seq):
+            return None
+        lines = [f"{self._lead(hit)} {' '.join(u.text for u in seq)} [{lead.hit}]"]
+        top_score = max(h.score for h in hits)
+        for score, u in ranked[1:]:
+            if (u.hit != lead.hit and score >= 0.6 * ranked[0][0]
+                    and hits[u.hit - 1].score >= LIST_MIN_RELEVANCE * top_score):
+                lines += ["", self.phrases["points_heading"], f"- {u.text} [{u.hit}]"]
+                break
+        return "\n".join(lines)
+
     def _compose_list(self, ranked: list[tuple[float, Unit]], hits: list[Hit]) -> str | None:
         # the list (or table) whose items and lead-in best match the question, among the top units
         group_scores: dict[tuple[int, int], float] = {}
+        top_score = max(h.score for h in hits)
         for score, u in ranked[:12]:
-            if u.kind in ("item", "row"):
+            # a list of a clearly weaker passage is no answer, however many rows it has that
+            # share a word with the question (a Wohngeld checklist for a Treppenlift question)
+            if u.kind in ("item", "row") and hits[u.hit - 1].score >= LIST_MIN_RELEVANCE * top_score:
                 key = (u.hit, u.group)
                 group_scores[key] = group_scores.get(key, 0.0) + score
         if not group_scores:
@@ -117,7 +142,7 @@ class ExtractiveProvider:
         best_score, lead = ranked[0]
         lead_hit = hits[lead.hit - 1]
         lead_text = lead.text
-        if lead.kind == "row" and lead.intro:
+        if lead.kind in ("row", "item") and lead.intro:  # a row or list item says little without its lead-in
             lead_text = f"{lead.intro.rstrip('.:')}: {lead.text}"
         used = [lead.text]
         follow = self._next_in_paragraph(lead, lead_hit)

@@ -117,3 +117,32 @@ def test_extractive_citations_are_numbered_in_reading_order():
     text, order = renumber("Laut A: x [3]\n- y [1, 3]\n- z [5]", ["a", "b", "c", "d", "e"])
     assert text == "Laut A: x [1]\n- y [2, 1]\n- z [3]"
     assert order == ["c", "a", "e", "b", "d"]
+
+
+def _hit(source: str, section: str, text: str, score: float):
+    from indexer import Hit
+
+    return Hit(source, source.split("/")[-1], section, None, score, text, source + "#1", "S-I", "faq", (section,))
+
+
+def test_a_list_question_answered_by_a_short_faq_passage_gets_all_of_it_not_a_weaker_checklist():
+    """"Was brauchen wir dafür alles?": the FAQ answer's three sentences are the list, in order; the
+    table of a clearly weaker passage that shares words with the question is not taken instead."""
+    from assistant.config import ExtractiveConfig
+    from assistant.prompts import load_prompts
+    from assistant.providers.extractive import ExtractiveProvider
+
+    faq = _hit("S-I/pflege_faq.html", "Übernehmen wir Kosten für einen Treppenlift?",
+               "Maßnahmen nach § 64e SGB XII sind möglich, wenn die Pflegekasse ihren Zuschuss gewährt hat. "
+               "Es sind zwei vergleichbare Kostenvoranschläge vorzulegen. Bei Mietwohnungen ist die "
+               "schriftliche Zustimmung der Vermieterin erforderlich.", 0.92)
+    checklist = _hit("S-III/wohngeld_checkliste.docx", "Mietzuschuss",
+                     "Unterlage | Hinweis\n--- | ---\nMietvertrag | bei Mietwohnungen vollständig\n"
+                     "Mietbescheinigung | vom Vermieter\nZustimmung | des Hauptvermieters bei Untermiete", 0.36)
+    provider = ExtractiveProvider(ExtractiveConfig(), load_prompts())
+    answer, cited = provider.answer("Frau O. braucht einen Treppenlift in ihrer Mietwohnung. Was brauchen wir "
+                                    "dafür alles?", [faq, checklist])
+    assert cited[0].source == "S-I/pflege_faq.html"
+    first = answer.split("\n")[0]
+    assert "Pflegekasse" in first and "zwei vergleichbare Kostenvoranschläge" in first and "Zustimmung" in first
+    assert "Mietbescheinigung" not in answer
