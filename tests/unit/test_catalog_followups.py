@@ -81,7 +81,7 @@ def test_letter_of_an_unknown_procedure_gets_the_configured_default_department(t
     case = SimpleNamespace(procedure_type="Sonstiges", aktenzeichen="S-I-XY/2026/000001", coo="COO.1.2.3.5")
     data = SimpleNamespace(case=case, procedure_coo="COO.1.2.3.7", case_type=None)
     monkeypatch.setattr(workflow, "load_case", lambda efile, az: data)
-    monkeypatch.setattr(workflow, "prefill", lambda *a, **kw: ({}, {}))
+    monkeypatch.setattr(workflow, "prefill", lambda *a, **kw: ({}, {}, []))
     monkeypatch.setattr(workflow, "ProposalBuilder", lambda *a, **kw: None)
     # the knowledge base carries LOTSE_INDEX__DEFAULT_DEPARTMENT as cfg.default_department
     kb = SimpleNamespace(cfg=SimpleNamespace(default_department=OTHER if configured else catalog().default_department))
