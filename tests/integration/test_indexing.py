@@ -145,7 +145,7 @@ def _many_files(root: Path, n: int) -> Path:
 
 @pytest.mark.slow
 def test_kill_9_mid_run_then_rerun_equals_uninterrupted_run(tmp_path, make_kb):
-    root = _many_files(tmp_path / "docs", 40)
+    root = _many_files(tmp_path / "docs", 16)
     env = {**os.environ, "LOTSE_DATA_DIR": str(tmp_path / "killed"), "LOTSE_LOG_LEVEL": "DEBUG"}
     proc = subprocess.Popen(lotse_cmd() + ["index", str(root)], env=env, stderr=subprocess.PIPE, text=True)
     seen = 0
@@ -175,7 +175,7 @@ def test_kill_9_mid_run_then_rerun_equals_uninterrupted_run(tmp_path, make_kb):
     c_cat, c_vec = catalog_state(clean)
     assert k_cat == c_cat and k_vec == c_vec and k_cat == k_vec
     assert killed.stats()["chunks"] == clean.stats()["chunks"]
-    assert killed.stats()["documents"] == 40
+    assert killed.stats()["documents"] == 16
 
 
 def test_chroma_server_mode(tmp_path, make_kb):
