@@ -113,10 +113,23 @@ if [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then
       echo "warning: npm could not install axe-core; tests/browser will fail in CI" >&2
   fi
 fi
+# LibreOffice (headless, DOCX -> PDF) and poppler (PDF -> page image) for the letter layout and
+# template render tests; they skip without them locally.
+if ! command -v soffice >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then
+  browser_apt libreoffice-writer-nogui poppler-utils || echo "warning: could not install LibreOffice; render tests will skip" >&2
+fi
 # --- end browser tests ---
 
+# Two workers by default (pytest-xdist; LOTSE_TEST_WORKERS=0 runs in one process): many tests wait on
+# real processes (servers, the e-file double, chromium), so two workers use the two CPUs of a CI runner.
+# Modules stay together (xdist groups, see tests/conftest.py).
+workers="${LOTSE_TEST_WORKERS:-2}"
+xdist=()
+if [ "$workers" != "0" ] && [[ " $* " != *" -n "* ]] && .venv/bin/python -c "import xdist" 2>/dev/null; then
+  xdist=(-n "$workers" --dist loadgroup)
+fi
 set +e
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest "${xdist[@]}" "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then
