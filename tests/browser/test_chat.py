@@ -312,3 +312,28 @@ def test_pages_fit_200_percent_zoom_and_keep_the_csp(browser, system):
         page.wait_for_url("**/login")
     ctx.close()
     assert not problems, "\n".join(problems)
+
+
+def test_a_question_with_personal_data_is_flagged_before_sending_and_sent_masked(login):
+    """A caseworker pastes a name and an IBAN into the question: before anything is sent, the chat says
+    so and shows the question without them; "Ohne diese Angaben senden" sends that one, and the
+    conversation list shows no name or IBAN."""
+    page = login("alice")
+    page.locator("#frageformular[data-verbunden=ja]").wait_for()
+    iban = "DE89 3704 0044 0532 0130 00"
+    page.get_by_label("Ihre Frage").fill(f"Frau Erika Mustermann, IBAN {iban}, hat Unterlagen nicht geschickt. "
+                                         "Welche Frist setze ich?")
+    page.get_by_label("Ihre Frage").press("Enter")
+    warning = page.locator("#pii-warnung")
+    expect(warning).to_contain_text("personenbezogene Daten")
+    expect(warning.locator("q.maskiert")).not_to_contain_text("Mustermann")
+    expect(warning.locator("q.maskiert")).not_to_contain_text("3704")
+    expect(page.locator("article.antwort")).to_have_count(0)  # nothing sent yet
+    screenshot(page, "18-warnung-personendaten")
+    warning.get_by_role("button", name="Ohne diese Angaben senden").click()
+    answer = page.locator("article.antwort").first
+    expect(answer).not_to_have_attribute("aria-busy", "true", timeout=60_000)
+    expect(page.locator("div.nachricht.frage").last).not_to_contain_text("Mustermann")
+    expect(page.locator("#gespraechsliste")).not_to_contain_text("Mustermann")
+    expect(page.locator("#gespraechsliste")).not_to_contain_text("3704")
+    assert not page.js_errors, page.js_errors
