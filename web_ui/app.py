@@ -19,6 +19,7 @@ from assistant import Assistant, AssistantError, NotFoundError, Principal
 from assistant.accounts import AccountStore
 
 from . import messages as msg
+from .limits import DB_INT_MAX
 from .auth import Auth, install as install_auth
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class CheckRequest(BaseModel):
 
 
 class FeedbackRequest(BaseModel):
-    message_id: int = Field(..., ge=1, description="ID der Antwort (aus dem Ereignis 'saved')")
+    message_id: int = Field(..., ge=1, le=DB_INT_MAX, description="ID der Antwort (aus dem Ereignis 'saved')")
     rating: str = Field(..., pattern="^(up|down)$", description="up = hilfreich, down = nicht hilfreich")
     comment: str | None = Field(None, max_length=2000, description="Optionaler Kommentar")
 
@@ -129,8 +130,8 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError):
-        detail = "; ".join(f"{'.'.join(str(x) for x in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
-        return JSONResponse({"detail": msg.MALFORMED.format(detail=detail)}, status_code=422)
+        return JSONResponse({"detail": msg.MALFORMED.format(detail=describe_validation_errors(exc.errors()))},
+                            status_code=422)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception):
@@ -368,7 +369,83 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
     for path, (file, roles) in PAGES.items():
         page_route(path, file, roles)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _document_german_errors(app)
     return app
+
+
+#: pydantic error types in German; others keep pydantic's (English) text after the field name
+_VALIDATION_TEXT = {
+    "missing": "fehlt",
+    "json_invalid": "kein gültiges JSON",
+    "model_attributes_type": "muss ein JSON-Objekt sein",
+    "dict_type": "muss ein JSON-Objekt sein",
+    "model_type": "muss ein JSON-Objekt sein",
+    "list_type": "muss eine Liste sein",
+    "string_type": "muss Text sein",
+    "int_type": "muss eine ganze Zahl sein",
+    "int_parsing": "muss eine ganze Zahl sein",
+    "int_from_float": "muss eine ganze Zahl sein",
+    "float_type": "muss eine Zahl sein",
+    "float_parsing": "muss eine Zahl sein",
+    "bool_type": "muss true oder false sein",
+    "bool_parsing": "muss true oder false sein",
+    "string_too_short": "ist zu kurz (mindestens {min_length} Zeichen)",
+    "string_too_long": "ist zu lang (höchstens {max_length} Zeichen)",
+    "too_short": "hat zu wenige Einträge (mindestens {min_length})",
+    "too_long": "hat zu viele Einträge (höchstens {max_length})",
+    "greater_than_equal": "muss mindestens {ge} sein",
+    "greater_than": "muss größer als {gt} sein",
+    "less_than_equal": "darf höchstens {le} sein",
+    "less_than": "muss kleiner als {lt} sein",
+    "string_pattern_mismatch": "hat nicht die erwartete Form",
+    "literal_error": "ist keiner der erlaubten Werte ({expected})",
+    "enum": "ist keiner der erlaubten Werte ({expected})",
+    "extra_forbidden": "ist nicht vorgesehen",
+    "date_parsing": "muss ein Datum sein (JJJJ-MM-TT)",
+    "date_from_datetime_parsing": "muss ein Datum sein (JJJJ-MM-TT)",
+}
+_WHERE = {"body": "Inhalt", "query": "Parameter", "path": "Pfad", "header": "Kopfzeile", "cookie": "Cookie"}
+
+
+def describe_validation_errors(errors) -> str:
+    """FastAPI/pydantic validation errors as one German line: 'question: fehlt; k: muss mindestens 1 sein'."""
+    parts = []
+    for e in errors:
+        loc = [str(x) for x in e.get("loc", ())]
+        field = ".".join(loc[1:]) if len(loc) > 1 and e.get("type") != "json_invalid" else ""
+        text = _VALIDATION_TEXT.get(e.get("type", ""))
+        if text:
+            try:
+                text = text.format(**(e.get("ctx") or {}))
+            except (KeyError, IndexError, ValueError):
+                text = e.get("msg", "")
+        else:
+            text = e.get("msg", "")
+        if not field:
+            field = _WHERE.get(loc[0], "") if loc else ""
+        parts.append(f"{field}: {text}" if field else text)
+    return "; ".join(dict.fromkeys(parts)) or "unbekannter Fehler"
+
+
+def _document_german_errors(app: FastAPI) -> None:
+    """The OpenAPI schema says what a 422 really carries: ``{"detail": "<German text>"}`` (the handler above),
+    not FastAPI's default list of pydantic errors."""
+    build = app.openapi
+
+    def openapi():
+        if app.openapi_schema is None:
+            spec = build()
+            schemas = spec.get("components", {}).get("schemas", {})
+            if "HTTPValidationError" in schemas:
+                schemas["HTTPValidationError"] = {
+                    "title": "HTTPValidationError", "type": "object", "required": ["detail"],
+                    "properties": {"detail": {"type": "string", "title": "Detail",
+                                              "description": "Was an der Anfrage ungültig ist, auf Deutsch"}}}
+                schemas.pop("ValidationError", None)
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def _to_login(path: str) -> RedirectResponse:
