@@ -29,6 +29,8 @@ from assistant import Principal
 from assistant.letters import LetterError, LetterService
 from connectors.errors import ConnectorError, NotFound, SourceUnavailable
 
+from .limits import DB_INT_MAX
+
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -41,17 +43,17 @@ class DraftRequest(BaseModel):
 
 class SaveRequest(BaseModel):
     fields: dict[str, Any] = Field(..., description="Geänderte Felder (nicht genannte bleiben unverändert)")
-    expected_version: int = Field(..., ge=1, description="Version, auf der die Bearbeitung beruht "
+    expected_version: int = Field(..., ge=1, le=DB_INT_MAX, description="Version, auf der die Bearbeitung beruht "
                                   "(optimistisches Sperren: veraltet -> 409)")
 
 
 class AcceptRequest(BaseModel):
-    expected_version: int = Field(..., ge=1)
+    expected_version: int = Field(..., ge=1, le=DB_INT_MAX)
     value: Any = Field(None, description="Geänderter Text; leer: Vorschlag unverändert übernehmen")
 
 
 class TransitionRequest(BaseModel):
-    expected_version: int | None = Field(None, ge=1, description="Version, die geprüft wurde (empfohlen)")
+    expected_version: int | None = Field(None, ge=1, le=DB_INT_MAX, description="Version, die geprüft wurde (empfohlen)")
     comment: str | None = Field(None, max_length=4000, description="Kommentar (bei Rückgabe Pflicht)")
 
 
@@ -203,13 +205,13 @@ def letters_router(get_service: Callable[[], LetterService], get_principal: Call
 
     @router.get("/{letter_id}/preview", summary="Das Schreiben, wie es gedruckt wird (HTML aus dem Word-Dokument)",
                 description="seq: eine frühere Bearbeitung (Versionsverlauf); ohne: die aktuelle Version.")
-    def preview(letter_id: str, seq: int | None = Query(None, ge=1), service: LetterService = Depends(get_service),
+    def preview(letter_id: str, seq: int | None = Query(None, ge=1, le=DB_INT_MAX), service: LetterService = Depends(get_service),
                 principal: Principal = Depends(staff)):
         return call(service.preview, principal, letter_id, seq)
 
     @router.get("/{letter_id}/compare", summary="Änderungen im Brieftext zwischen zwei Bearbeitungen",
                 description="a, b: Nummern der Bearbeitungen (seq im Versionsverlauf).")
-    def compare(letter_id: str, a: int = Query(..., ge=1), b: int = Query(..., ge=1),
+    def compare(letter_id: str, a: int = Query(..., ge=1, le=DB_INT_MAX), b: int = Query(..., ge=1, le=DB_INT_MAX),
                 service: LetterService = Depends(get_service), principal: Principal = Depends(staff)):
         return call(service.compare_versions, principal, letter_id, a, b)
 

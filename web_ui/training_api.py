@@ -25,11 +25,13 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from assistant import NotFoundError, Principal
 from assistant.training import MAX_QUESTIONS, TrainingError, TrainingService
+
+from .limits import DB_INT_MAX
 
 
 class QuizRequest(BaseModel):
@@ -52,7 +54,7 @@ class ModelAnswerRequest(BaseModel):
                                "(leer: der Text der Chat-Antwort)")
     citations: list[Any] | None = Field(None, description="Quellen: Objekte mit chunk_id (und n) oder chunk_ids "
                                         "(leer: die Quellen der Chat-Antwort)")
-    message_id: int | None = Field(None, ge=1, description="ID der Chat-Antwort, die übernommen wird")
+    message_id: int | None = Field(None, ge=1, le=DB_INT_MAX, description="ID der Chat-Antwort, die übernommen wird")
 
 
 def _http(exc: Exception) -> HTTPException:
@@ -127,7 +129,8 @@ def training_router(get_service: Callable[[], TrainingService],
                     citations=req.citations, message_id=req.message_id)
 
     @router.delete("/model-answers/{answer_id}", status_code=204, summary="Musterantwort löschen (Rolle Schulung)")
-    def delete_model_answer(answer_id: int, service: TrainingService = Depends(get_service),
+    def delete_model_answer(answer_id: int = Path(..., ge=1, le=DB_INT_MAX),
+                            service: TrainingService = Depends(get_service),
                             principal: Principal = Depends(get_principal)):
         call(service.delete_model_answer, principal, answer_id)
         return Response(status_code=204)
