@@ -31,8 +31,8 @@ EXAMPLES_ANSWER = 3
 #: the same cases on every run (CI); a manual bug hunt sets it False and raises EXAMPLES
 DERANDOMIZE = True
 ANSWER_PATHS = {"/api/ask", "/api/ask/stream"}
-#: a guard against an unbounded run (measured: see docs/testing or the commit message; the target is < 40 s
-#: on the 2-core machine, fixtures excluded)
+#: a guard against an unbounded run (measured 26-33 s on the shared 2-core machine, fixtures excluded;
+#: the target is < 40 s)
 BUDGET_S = 60
 
 
