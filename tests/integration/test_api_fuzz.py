@@ -10,7 +10,6 @@ examples per operation, derandomized (the same cases on every run), well under 4
 
 from __future__ import annotations
 
-import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -31,9 +30,8 @@ EXAMPLES_ANSWER = 3
 #: the same cases on every run (CI); a manual bug hunt sets it False and raises EXAMPLES
 DERANDOMIZE = True
 ANSWER_PATHS = {"/api/ask", "/api/ask/stream"}
-#: a guard against an unbounded run (measured 26-33 s on the shared 2-core machine, fixtures excluded;
-#: the target is < 40 s)
-BUDGET_S = 60
+# bounded by the number of examples (measured 26-33 s on the shared 2-core machine, fixtures excluded);
+# speed is not asserted here (no timed tests)
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +95,6 @@ def test_every_operation_survives_generated_requests(api):
     app, client = api
     cookies = {"lotse_session": client.cookies.get("lotse_session")}
     headers = {"X-CSRF-Token": client.headers["X-CSRF-Token"]}
-    start = time.monotonic()
     seen: dict[str, set[int]] = {}
     for op in _operations(app):
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
@@ -118,10 +115,8 @@ def test_every_operation_survives_generated_requests(api):
                 run()
             except Unsatisfiable:  # nothing to break (no parameters, no body): no negative examples
                 assert mode is GenerationMode.NEGATIVE, op.path
-    elapsed = time.monotonic() - start
     # the session held through the whole run: most operations answered something else than 401
     assert sum(1 for codes in seen.values() if codes - {401}) > len(seen) * 0.9, seen
-    assert elapsed < BUDGET_S, f"fuzz run took {elapsed:.1f} s"
 
 
 def test_malformed_requests_get_one_german_line_as_documented(api):
