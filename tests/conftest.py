@@ -29,6 +29,7 @@ os.environ["ANONYMIZED_TELEMETRY"] = "False"
 _SHARED_GROUPS = {"test_postgres.py": "postgres", "test_letters_guarantees.py": "postgres"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the node ids
 def pytest_collection_modifyitems(config, items):
     for item in items:
         path = Path(str(item.path))
