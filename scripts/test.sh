@@ -122,11 +122,13 @@ fi
 
 # Two workers by default (pytest-xdist; LOTSE_TEST_WORKERS=0 runs in one process): many tests wait on
 # real processes (servers, the e-file double, chromium), so two workers use the two CPUs of a CI runner.
-# Modules stay together (xdist groups, see tests/conftest.py).
+# Tests are handed out one by one (--dist load): session and module fixtures start once per worker;
+# every test that needs them copies the demo index or makes its own database, ports are free ports.
+# (--dist loadgroup would keep modules together, but xdist 3.8 cannot rename test ids in pytest 9.)
 workers="${LOTSE_TEST_WORKERS:-2}"
 xdist=()
 if [ "$workers" != "0" ] && [[ " $* " != *" -n "* ]] && .venv/bin/python -c "import xdist" 2>/dev/null; then
-  xdist=(-n "$workers" --dist loadgroup)
+  xdist=(-n "$workers" --dist load)
 fi
 set +e
 .venv/bin/python -m pytest "${xdist[@]}" "$@"

@@ -22,24 +22,6 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 
 
-# Parallel runs (pytest-xdist, ``scripts/test.sh`` uses ``-n 2 --dist loadgroup`` when it is
-# installed): each module stays on one worker, so its module-scoped fixtures (a served process, the
-# 1,000-case double) start once; all browser tests share one worker (one ``lotse serve`` + chromium);
-# the modules that use the one throwaway PostgreSQL database run one after the other.
-_SHARED_GROUPS = {"test_postgres.py": "postgres", "test_letters_guarantees.py": "postgres"}
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the node ids
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        path = Path(str(item.path))
-        if path.parent.name == "browser":
-            group = "browser"
-        else:
-            group = _SHARED_GROUPS.get(path.name, f"{path.parent.name}/{path.name}")
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch, tmp_path):
     for key in list(os.environ):
