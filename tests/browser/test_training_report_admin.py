@@ -108,6 +108,9 @@ FITS_AND_MONTHS_ON_ONE_LINE = """() => {
 
 def test_report_tables_fit_1280_px_and_print_without_breaking_month_names(login):
     page = login("adam", "/bericht")
+    # the page's first report (default period) must be in before the form is changed, or its late
+    # answer overwrites the chosen period
+    expect(page.locator("#bericht")).to_contain_text("Zeitraum:", timeout=30_000)
     page.get_by_label("Von", exact=True).fill("2025-01-01")
     page.get_by_label("Bis (einschließlich)", exact=True).fill("2025-12-31")
     page.get_by_role("button", name="Bericht aktualisieren").click()
