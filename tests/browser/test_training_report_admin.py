@@ -14,7 +14,8 @@ from tests.browser.helpers import check_accessibility, screenshot
 def test_learning_path_and_quiz(login):
     page = login("alice", "/schulung")
     paths = page.locator("#pfade li")
-    expect(paths.first).to_be_visible()
+    # the first request of a fresh server builds the learning paths from the index (several seconds)
+    expect(paths.first).to_be_visible(timeout=30_000)
     expect(page.locator("#trainer")).to_be_hidden()  # trainer views only for role schulung
     paths.first.get_by_role("button").click()
     path = page.locator("#pfad")
