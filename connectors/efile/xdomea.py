@@ -54,6 +54,7 @@ from .errors import ConnectorError, EFileRefused, NotFound, SourceUnavailable
 from .procedures import PROCEDURE_TYPES, ProcedureType, procedure_type_of
 from .protocol import Case, CaseRef, ContentFile, DocumentRef, FilingReceipt, Health, Procedure, ProcedureRef
 from .wire import mime_type_for
+from .xdomea_schema import SchemaCheck, check_message
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,9 @@ class Limits:
     max_ratio: int = 200  # uncompressed/compressed, checked for members above ratio_min_bytes
     ratio_min_bytes: int = 16 * _MB
     max_depth: int = 200  # XML element nesting
+    # messages up to this size are validated against the official XSD of their version (findings are
+    # reported, never refuse a readable package); larger ones are imported unchecked; 0: never validate
+    max_schema_bytes: int = 32 * _MB
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,8 @@ class PackageProblem:
     package: str  # file name of the ZIP
     message: str
     fatal: bool
-    kind: str = "warning"  # "merge": a note on how the package was merged with earlier ones (not a defect)
+    kind: str = "warning"  # "merge": a note on how the package was merged with earlier ones (not a defect);
+    # "note": imported in a special way; "schema": deviations from the official XSD (package imported anyway)
 
     def text(self) -> str:
         return f"XDOMEA-Paket „{self.package}“: {self.message}"
@@ -143,6 +148,7 @@ class _Package:
     message_code: str = ""  # Kopf/Nachrichtentyp/code, e.g. 0501, 0503, 0401
     xdomea_version: str = ""  # from the namespace, e.g. 3.1.0 or 2.4.0
     created: datetime | None = None  # Kopf/Erstellungszeitpunkt
+    schema: SchemaCheck | None = None  # result of the XSD validation (None: not validated)
 
     @property
     def name(self) -> str:
@@ -377,6 +383,7 @@ class _Reader:
             root, ns = parse_message(data, self.limits.max_depth)
             self._check_version(ns, msg)
             self._walk(root)
+            self._validate(data, root.tag)
         except _Refused as exc:
             self.problem(f"{exc} Das Paket wurde nicht eingelesen.", fatal=True)
             self._drop_content()
@@ -464,6 +471,17 @@ class _Reader:
             raise _Refused(f"Die XDOMEA-Nachricht hat die Version {_printable(version, 20)}; unterstützt werden "
                            "XDOMEA 3.x (3.0.0, 3.1.0) sowie 2.3 und 2.4.")
         self.pkg.xdomea_version = version
+
+    def _validate(self, data: bytes, root_tag: str) -> None:
+        """Check the message against the official XSD of its version; deviations are reported (kind
+        ``schema``), the package stays imported: Lotse reads what it needs by element name."""
+        if self.limits.max_schema_bytes <= 0:
+            return
+        check = check_message(data, self.pkg.xdomea_version, root_tag, max_bytes=self.limits.max_schema_bytes)
+        self.pkg.schema = check
+        text = check.message()
+        if text:
+            self.problem(text, kind="schema")
 
     # message level ------------------------------------------------------------------------
     def _walk(self, root: ET.Element) -> None:

@@ -12,7 +12,11 @@ XDOMEA messages (``Aussonderung.Aussonderung.0503`` or ``Abgabe.Abgabe.0401``, n
 from __future__ import annotations
 
 import argparse
+import hashlib
+import io
 import json
+import textwrap
+import unicodedata
 import uuid
 import zipfile
 from dataclasses import dataclass, field
@@ -32,6 +36,9 @@ MESSAGES = {
 }
 # XDOMEA code list "Dateiformat": extension -> code (100 = Sonstiges, with SonstigerName)
 FORMAT_CODES = {"pdf": "018", "txt": "045", "xml": "030", "docx": "035", "odt": "015"}
+# "pdf - Portable Document Format (Archival)" in the Dateiformat list of the 2.3/2.4 schemas (3.x
+# refers to the external code list, which is not vendored; the same code is written there)
+PDFA_CODE = "044"
 # document types (XDOMEA "Typ") recognised at the start of the double's document names
 DOC_TYPES = ("Antrag", "Weiterleistungsantrag", "Nachweis Einkommen", "Mietvertrag", "Eingangsbestätigung",
              "Bewilligungsbescheid", "Pflegegutachten", "Heimvertrag", "Schulbescheinigung", "Rentenbescheid",
@@ -128,6 +135,7 @@ class _Writer:
     def version(self, parent: ET.Element, file_key: str, name: str, content: bytes, when: datetime,
                 number: int = 1) -> None:
         ext = name.rpartition(".")[2].lower() if "." in name else ""
+        code = PDFA_CODE if ext == "pdf" and is_pdfa(content) else FORMAT_CODES.get(ext, "100")
         member = f"{stable_uuid(self.seed, file_key)}_{name}"
         if number > 1:  # each version its own file
             member = f"{stable_uuid(self.seed, f'{file_key}:v{number}')}_{name}"
@@ -135,9 +143,10 @@ class _Writer:
         v = self.el(parent, "Version")
         self.el(v, "Nummer", str(number))
         fmt = self.el(v, "Format")
-        fname = self.el(fmt, "Name", listURI="urn:xoev-de:xdomea:codeliste:dateiformat", listVersionID="2.0")
-        ET.SubElement(fname, "code").text = FORMAT_CODES.get(ext, "100")
-        if ext not in FORMAT_CODES:
+        fname = self.el(fmt, "Name", listURI="urn:xoev-de:xdomea:codeliste:dateiformat",
+                        listVersionID="1.0" if self.v2 else "2.0")
+        ET.SubElement(fname, "code").text = code
+        if code == "100":
             self.el(fmt, "SonstigerName", ext or "unbekannt")
         self.el(fmt, "Version", "")
         prim = self.el(fmt, "Primaerdokument")
@@ -162,10 +171,143 @@ def _content(f: dict[str, Any]) -> bytes:
     return str(f.get("text") or "").encode("utf-8")
 
 
+# -- primary documents as document systems store them: PDF/A and DOCX ----------------------------
+
+_XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">
+   <pdfaid:part>2</pdfaid:part>
+   <pdfaid:conformance>B</pdfaid:conformance>
+  </rdf:Description>
+  <rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">
+   <dc:format>application/pdf</dc:format>
+   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title>
+  </rdf:Description>
+  <rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/">
+   <xmp:CreateDate>{date}</xmp:CreateDate>
+   <xmp:ModifyDate>{date}</xmp:ModifyDate>
+   <xmp:CreatorTool>Lotse-Testdaten</xmp:CreatorTool>
+  </rdf:Description>
+  <rdf:Description rdf:about="" xmlns:pdf="http://ns.adobe.com/pdf/1.3/">
+   <pdf:Producer>Lotse-Testdaten</pdf:Producer>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>"""
+_LINES_PER_PAGE = 48
+
+
+_LATIN = {"ı": "i", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ħ": "h"}
+
+
+def _winansi(text: str) -> bytes:
+    """Text in the WinAnsi encoding of the standard font: letters outside it lose their accents
+    (``ș`` -> ``s``, ``ı`` -> ``i``), anything else becomes ``?``."""
+    out = bytearray()
+    for ch in text:
+        try:
+            out += ch.encode("cp1252")
+            continue
+        except UnicodeEncodeError:
+            pass
+        base = _LATIN.get(ch) or "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+        out += base.encode("cp1252", errors="replace") if base else b"?"
+    return bytes(out)
+
+
+def _pdf_string(text: str) -> bytes:
+    raw = _winansi(text)
+    return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
+
+
+def _xml_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def pdfa_bytes(title: str, text: str, created: datetime) -> bytes:
+    """A small, deterministic PDF with a text layer (Helvetica, WinAnsi) that identifies itself as
+    PDF/A-2b: XMP metadata with ``pdfaid:part``/``pdfaid:conformance``, a binary header comment and
+    a file ID, as archival exports carry. Not a validated PDF/A: the font is not embedded and there is
+    no OutputIntent (ICC profile), which a PDF/A validator would flag."""
+    lines: list[str] = [title, ""]
+    for para in text.splitlines() or [""]:
+        lines.extend(textwrap.wrap(para, 90) or [""])
+    pages = [lines[i:i + _LINES_PER_PAGE] for i in range(0, len(lines), _LINES_PER_PAGE)] or [[]]
+    date = created.isoformat(timespec="seconds")
+    xmp = _XMP.format(title=_xml_escape(title), date=date).encode("utf-8")
+    n_pages = len(pages)
+    # objects: 1 catalog, 2 pages, 3 font, 4 metadata, 5 info, then per page: page, content
+    objs: dict[int, bytes] = {}
+    kids = [6 + 2 * i for i in range(n_pages)]
+    objs[1] = b"<< /Type /Catalog /Pages 2 0 R /Metadata 4 0 R /Lang (de-DE) >>"
+    objs[2] = (b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % k for k in kids) + b"] /Count %d >>" % n_pages)
+    objs[3] = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+    objs[4] = b"<< /Type /Metadata /Subtype /XML /Length %d >>\nstream\n" % len(xmp) + xmp + b"\nendstream"
+    pdf_date = created.strftime("D:%Y%m%d%H%M%S")
+    objs[5] = (b"<< /Title " + _pdf_string(title) + b" /Producer (Lotse-Testdaten) /CreationDate ("
+               + pdf_date.encode() + b") >>")
+    for i, page_lines in enumerate(pages):
+        ops = [b"BT /F1 10 Tf 56 790 Td 13 TL"]
+        ops += [_pdf_string(line) + b" Tj T*" for line in page_lines]
+        ops.append(b"ET")
+        stream = b"\n".join(ops)
+        objs[kids[i]] = (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> "
+                         b">> /Contents %d 0 R >>" % (kids[i] + 1))
+        objs[kids[i] + 1] = b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream"
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = {}
+    for num in sorted(objs):
+        offsets[num] = len(out)
+        out += b"%d 0 obj\n" % num + objs[num] + b"\nendobj\n"
+    xref = len(out)
+    size = max(objs) + 1
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % size
+    out += b"".join(b"%010d 00000 n \n" % offsets[n] for n in range(1, size))
+    file_id = hashlib.md5(xmp + bytes(out[:64])).hexdigest().encode()
+    out += (b"trailer\n<< /Size %d /Root 1 0 R /Info 5 0 R /ID [<" % size + file_id + b"> <" + file_id
+            + b">] >>\nstartxref\n%d\n%%%%EOF\n" % xref)
+    return bytes(out)
+
+
+def is_pdfa(data: bytes) -> bool:
+    """The PDF declares PDF/A conformance in its XMP metadata (``pdfaid:part``)."""
+    return data.startswith(b"%PDF") and b"<pdfaid:part>" in data
+
+
+def docx_bytes(title: str, text: str, created: datetime) -> bytes:
+    """A Word document (python-docx) with the letter's title as heading and its text as paragraphs."""
+    from docx import Document
+
+    doc = Document()
+    props = doc.core_properties
+    props.title, props.author, props.created = title, "Lotse-Testdaten", created
+    props.modified, props.last_modified_by = created, "Lotse-Testdaten"
+    doc.add_heading(title, level=1)
+    for para in text.split("\n"):
+        doc.add_paragraph(para)
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def office_file(name: str, content: bytes, *, outgoing: bool, title: str, created: datetime) -> tuple[str, bytes]:
+    """A text file (``.txt``) as a document system keeps it: an outgoing letter as DOCX, any other
+    document (scanned incoming mail, notes) as PDF/A; other files (``antrag.json``) stay as they are."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot or ext.lower() != "txt":
+        return name, content
+    text = content.decode("utf-8")
+    if outgoing:
+        return f"{stem}.docx", docx_bytes(title, text, created)
+    return f"{stem}.pdf", pdfa_bytes(title, text, created)
+
+
 def build_message(cases: list[dict[str, Any]], seed: int, *, version: str = "3.0.0", message: str = "0503",
                   process_id: str | None = None, created: datetime | None = None, versions: int = 1,
                   first_version: int = 1, vorgang_only: bool = False,
                   foreign: tuple[str, str, str] | None = None, federfuehrung: str = "",
+                  office_files: bool = False,
                   ) -> tuple[str, bytes, dict[str, bytes], list[FixtureCase]]:
     """One XDOMEA message for ``cases`` (double format): (message file name, XML, files, fixture cases).
 
@@ -176,7 +318,9 @@ def build_message(cases: list[dict[str, Any]], seed: int, *, version: str = "3.0
     case's first Vorgang as a Schriftgutobjekt of its own, without its Akte (the Vorgang carries the
     Aktenzeichen and Aktenplan entry). ``foreign=(Aktenplan-Kennzeichen, Inhaltsangabe, prefix)``:
     the Akten are filed under an Aktenplan entry outside the procedure catalog, with Aktenzeichen
-    ``<prefix>/<year>/<number>`` (e.g. ``S-II-KJF``); ``federfuehrung``: the Akten's Federführung."""
+    ``<prefix>/<year>/<number>`` (e.g. ``S-II-KJF``); ``federfuehrung``: the Akten's Federführung.
+    ``office_files``: text files become PDF/A (incoming and internal documents, Dateiformat 044) and
+    DOCX (outgoing letters, 035), see :func:`office_file`; ``antrag.json`` stays."""
     metadata_only = message == "0501"
     ns = f"urn:xoev-de:xdomea:schema:{version}"
     ET.register_namespace("xdomea", ns)
@@ -186,7 +330,9 @@ def build_message(cases: list[dict[str, Any]], seed: int, *, version: str = "3.0
     root = ET.Element(f"{{{ns}}}{root_tag}")
     kopf = w.el(root, "Kopf")
     w.el(kopf, "ProzessID", pid)
-    nt = w.el(kopf, "Nachrichtentyp", listURI="urn:xoev-de:xdomea:codeliste:nachrichtentyp", listVersionID="2.0")
+    # the code list version is fixed by the schema: Nachrichtentyp 2.0 in 3.x, every code list 1.0 in 2.x
+    nt = w.el(kopf, "Nachrichtentyp", listURI="urn:xoev-de:xdomea:codeliste:nachrichtentyp",
+              listVersionID="1.0" if w.v2 else "2.0")
     ET.SubElement(nt, "code").text = message
     ET.SubElement(nt, "name").text = type_name
     w.el(kopf, "Erstellungszeitpunkt",
@@ -199,8 +345,14 @@ def build_message(cases: list[dict[str, Any]], seed: int, *, version: str = "3.0
     system = w.el(kopf, "SendendesSystem")
     w.el(system, "Produktname", "Lotse-Testdaten")
     w.el(system, "Version", "1.0")
-    w.el(kopf, "Importbestaetigung", "0")
-    w.el(kopf, "Empfangsbestaetigung", "0")
+    # the Kopf's last elements differ per message (XSD: NkAussonderungType, NkAbgabeType,
+    # NkNichtFVDatenEinEmpfaengerMitEmpfangsbestaetigungType); Importbestaetigung is fixed to 1
+    if message in ("0503", "0401"):
+        w.el(kopf, "Importbestaetigung", "1")
+    if message == "0503":
+        w.el(kopf, "RueckmeldungArchivkennung", "1")
+    if message == "0501" or not w.v2:
+        w.el(kopf, "Empfangsbestaetigung", "1" if message == "0501" else "0")
     out: list[FixtureCase] = []
 
     def write_vorgang(parent: ET.Element, case: dict[str, Any], proc: dict[str, Any], n_proc: int,
@@ -222,6 +374,12 @@ def build_message(cases: list[dict[str, Any]], seed: int, *, version: str = "3.0
             typ = _doc_type(doc["shortname"])
             when = datetime.fromisoformat(doc["date"])
             files = {f["name"]: _content(f) for f in doc["files"]}
+            names = {n: n for n in files}
+            if office_files:
+                converted = {n: office_file(n, c, outgoing=doc["kind"] == "Erledigung",
+                                            title=doc["shortname"], created=when) for n, c in files.items()}
+                names = {n: new for n, (new, _) in converted.items()}
+                files = {new: data for new, data in converted.values()}
             fp.documents.append(FixtureDocument(doc_id, doc["kind"], typ, files))
             d = w.el(vorgang, "Dokument")
             w.ident(d, doc_id, n_doc)
@@ -238,12 +396,14 @@ def build_message(cases: list[dict[str, Any]], seed: int, *, version: str = "3.0
             if metadata_only:
                 continue
             first, *rest = doc["files"]
-            w.versions(d, first["coo"], first["name"], files[first["name"]], when, versions, first_version)
+            fname = names[first["name"]]
+            w.versions(d, first["coo"], fname, files[fname], when, versions, first_version)
             for n_att, f in enumerate(rest, 1):
                 anlage = w.el(d, "Anlage")
                 w.ident(anlage, stable_uuid(seed, "anlage:" + f["coo"]))
-                w.meta(anlage, f["name"])
-                w.version(anlage, f["coo"], f["name"], files[f["name"]], when)
+                fname = names[f["name"]]
+                w.meta(anlage, fname)
+                w.version(anlage, f["coo"], fname, files[fname], when)
                 w.el(anlage, "Nummer", str(n_att))
 
     for case in cases:
@@ -339,19 +499,22 @@ class RealStyleSet(FixtureSet):
     foreign_federfuehrung: list[FixtureCase] = field(default_factory=list)  # entry AP 99.1, Federführung S-Z
     versioned: list[FixtureCase] = field(default_factory=list)  # every document in versions 1-3
     xdomea_2: list[FixtureCase] = field(default_factory=list)  # XDOMEA 2.4.0 (0503) and 2.3.0 (0401)
+    office: list[FixtureCase] = field(default_factory=list)  # primary documents as PDF/A and DOCX
 
 
 def write_real_style(directory: Path, seed: int = 21, *, version: str = "3.1.0") -> RealStyleSet:
     """Packages as document systems write them: an Anbieteverzeichnis 0501 (metadata only) and the
     Aussonderung 0503 of the same Akten (file names sorting the other way round), a Vorgang without
     Akte, Akten of foreign Aktenplan entries (one mapped by prefix, one with a Federführung), and a
-    package whose documents come in three versions, and packages in XDOMEA 2.4.0 and 2.3.0. All
-    persons are invented (``planted``)."""
+    package whose documents come in three versions, packages in XDOMEA 2.4.0 and 2.3.0, and one
+    whose primary documents are PDF/A (incoming mail) and DOCX (outgoing letters). Every message
+    validates against the official XSD of its version. All persons are invented (``planted``)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     all_cases, planted = generate_cases(16, seed)
     active = [c for c in all_cases if c.get("state") != "Storniert"]
-    groups = [active[0:2], active[2:4], active[4:6], active[6:8], active[8:10], active[10:12], active[12:13]]
+    groups = [active[0:2], active[2:4], active[4:6], active[6:8], active[8:10], active[10:12], active[12:13],
+              active[13:15]]
     out = RealStyleSet([], [], planted)
     early, late = datetime(2026, 1, 12, 8, 0, tzinfo=TZ), datetime(2026, 3, 16, 14, 0, tzinfo=TZ)
 
@@ -373,8 +536,9 @@ def write_real_style(directory: Path, seed: int = 21, *, version: str = "3.1.0")
     out.versioned = put("versionen.zip", groups[4], message="0401", versions=3, created=late)
     out.xdomea_2 = put("xdomea_2_4_aussonderung.zip", groups[5], message="0503", created=late, version="2.4.0")
     out.xdomea_2 += put("xdomea_2_3_abgabe.zip", groups[6], message="0401", created=late, version="2.3.0")
+    out.office = put("dms_pdfa_docx.zip", groups[7], message="0503", created=late, office_files=True)
     out.cases = [*out.sequence, *out.vorgang_only, *out.foreign, *out.foreign_federfuehrung, *out.versioned,
-                 *out.xdomea_2]
+                 *out.xdomea_2, *out.office]
     return out
 
 
@@ -386,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-package", type=int, default=4, help="Akten je Paket")
     ap.add_argument("--real-style", action="store_true",
                     help="Varianten wie aus Dokumentenmanagementsystemen: 0501 dann 0503, Vorgang ohne Akte, "
-                         "fremder Aktenplan, mehrere Versionen")
+                         "fremder Aktenplan, mehrere Versionen, XDOMEA 2.3/2.4, PDF/A- und DOCX-Dokumente")
     args = ap.parse_args(argv)
     if args.real_style:
         fs = write_real_style(args.out, args.seed)
