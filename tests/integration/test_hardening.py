@@ -133,25 +133,32 @@ def test_cli_indexing_while_serving_never_fails_an_answer_and_is_seen_at_once(se
 
         # a client asks all the time while the other process writes
         failures: list[str] = []
-        asked: list[int] = []
+        asked: list[tuple[float, float]] = []  # (start, end) of every answered ask
+        writes: list[tuple[float, float]] = []  # (start, end) of every `lotse index`
         stop = threading.Event()
 
         def hammer() -> None:
             with httpx.Client(base_url=served["base"], cookies=client.cookies,
                               headers={"X-CSRF-Token": client.headers["X-CSRF-Token"]}) as c2:
                 while not stop.is_set():
+                    started = time.monotonic()
                     r = _ask(c2, question)
-                    asked.append(r.status_code)
+                    asked.append((started, time.monotonic()))
                     if r.status_code != 200:
                         failures.append(f"{r.status_code}: {r.text[:300]}")
                     stop.wait(0.2)  # leave the two CPUs of a CI runner to the indexer
+
+        def index_timed() -> None:
+            started = time.monotonic()
+            _cli_index(served, folder)
+            writes.append((started, time.monotonic()))
 
         worker = threading.Thread(target=hammer, daemon=True)
         worker.start()
         try:
             # new document
             _policy(doc, "17")
-            _cli_index(served, folder)
+            index_timed()
             r = _ask(client, question)
             assert r.status_code == 200, r.text
             body = r.json()
@@ -161,7 +168,7 @@ def test_cli_indexing_while_serving_never_fails_an_answer_and_is_seen_at_once(se
 
             # changed document: the old amount is gone, the new one is answered
             _policy(doc, "23")
-            _cli_index(served, folder)
+            index_timed()
             body = _ask(client, question).json()
             assert "23 Euro" in body["answer"] and "17 Euro" not in body["answer"], body["answer"]
             src = client.get(body["citations"][0]["url"])
@@ -172,7 +179,7 @@ def test_cli_indexing_while_serving_never_fails_an_answer_and_is_seen_at_once(se
             (folder / "andere.md").write_text(
                 "---\ndepartment: S-III\n---\n# Sonstiges\n\nDienstreisen werden vorher beantragt.\n",
                 encoding="utf-8")
-            _cli_index(served, folder)
+            index_timed()
             r = _ask(client, question)
             assert r.status_code == 200, r.text
             assert all(c["source"] != "fahrrad.md" for c in r.json()["citations"])
@@ -182,7 +189,9 @@ def test_cli_indexing_while_serving_never_fails_an_answer_and_is_seen_at_once(se
             stop.set()
             worker.join(timeout=180)
         assert not failures, failures[:3]
-        assert len(asked) >= 5, asked
+        # the other client really asked while the indexer wrote (how often depends on the machine)
+        overlapping = [a for a in asked for w in writes if a[0] < w[1] and a[1] > w[0]]
+        assert overlapping, (asked, writes)
         log = served["log"].read_text(encoding="utf-8", errors="replace")
         # a query that meets a write in progress may still fail inside Chroma: it is retried on a
         # reopened client (logged as a warning), never an error for the caseworker
