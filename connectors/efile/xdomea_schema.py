@@ -128,14 +128,26 @@ def describe(error) -> str:
         validator = getattr(error, "validator", None)
         kind = type(validator).__name__
         vname = _local(getattr(validator, "name", None))
-        fixed = getattr(validator, "fixed", None)
+        fixed = getattr(validator, "fixed", None)  # the schema's fixed value (facets: a bool flag instead)
+        fixed = fixed if isinstance(fixed, str) else None
         if kind == "XsdAttribute":
             what = (f"Attribut „{vname}“ muss den festen Wert „{fixed}“ haben" if fixed is not None
                     else f"Attribut „{vname}“ ungültig")
         elif fixed is not None:
             what = f"Wert muss der feste Wert „{fixed}“ sein"
+        elif "Facet" in kind:  # a restriction of a simple type: the type's name, never the value
+            tname = _local(getattr(getattr(validator, "parent", None), "name", None))
+            of = f" (Typ {tname})" if tname else ""
+            if "Enumeration" in kind:
+                what = f"Wert steht nicht in der vorgesehenen Werteliste{of}"
+            elif "Pattern" in kind:
+                what = f"Wert entspricht nicht dem vorgeschriebenen Muster{of}"
+            elif "Length" in kind:
+                what = f"Wert hat nicht die zulässige Länge{of}"
+            else:
+                what = f"ungültiger Wert{of}"
         elif isinstance(error, xe.XMLSchemaDecodeError) or "Atomic" in kind or "SimpleType" in kind \
-                or "Facet" in kind or "Restriction" in kind:
+                or "Restriction" in kind:
             tname = _local(getattr(validator, "name", None) or getattr(getattr(validator, "primitive_type", None),
                                                                       "name", None))
             what = f"ungültiger Wert (erwarteter Typ: {tname})" if tname else "ungültiger Wert"
@@ -181,13 +193,19 @@ def check_message(data: bytes, version: str, root_tag: str, *, max_errors: int =
     errors = 0
     details: list[str] = []
     capped = False
-    for err in schema.iter_errors(root, use_location_hints=False):
-        errors += 1
-        if len(details) < _DETAILS:
-            details.append(describe(err))
-        if errors >= max_errors:
-            capped = True
-            break
+    try:
+        for err in schema.iter_errors(root, use_location_hints=False):
+            errors += 1
+            if len(details) < _DETAILS:
+                details.append(describe(err))
+            if errors >= max_errors:
+                capped = True
+                break
+    except Exception:  # the validator itself failed on this input: report, never stop the import
+        log.exception("xdomea schema validation (%s) failed", version)
+        return SchemaCheck(version, False, reason=(
+            f"Die Prüfung gegen das XDOMEA-Schema {version} ist abgebrochen; die Nachricht wurde eingelesen, aber "
+            "nicht vollständig gegen das Schema geprüft."))
     return SchemaCheck(version, True, errors, tuple(details), capped)
 
 

@@ -420,9 +420,12 @@ def test_handwritten_3_1_message_without_prefix_maps_every_element(tmp_path):
               {"0f0e0d0c-0000-4000-8000-000000000001_Abgabe.Abgabe.0401.xml": HANDWRITTEN.encode(), **files})
     conn = _connector(tmp_path / "in")
     probs = conn.problems()
-    # the Vorgang directly in the message becomes a case of its own (procedure type unknown: sonstiges Verfahren)
-    assert [(p.kind, p.fatal) for p in probs] == [("note", False)]
+    # the Vorgang directly in the message becomes a case of its own (procedure type unknown: sonstiges Verfahren);
+    # the minimal message deviates from the XSD (Kopf incomplete, ...): reported, and everything is still read
+    assert [(p.kind, p.fatal) for p in probs] == [("note", False), ("schema", False)]
     assert "Vorgang 0f0e0d0c-0000-4000-8000-0000000000d1 steht ohne Akte" in probs[0].message
+    assert "nicht dem offiziellen XDOMEA-Schema 3.1.0" in probs[1].message
+    assert "Abgabe.Abgabe.0401/Kopf: Pflichtelement fehlt (erwartet: „Nachrichtentyp“)" in probs[1].message
     loose = conn.get_case("0f0e0d0c-0000-4000-8000-0000000000d1")
     assert loose.procedure_type == "sonstiges Verfahren" and [p.coo for p in loose.procedures] == [loose.coo]
     [ref] = conn.search_cases(apentry=by_code("HZP").apentry_coo)  # deeper Aktenplan entry, dots as separators
@@ -539,7 +542,11 @@ def test_unsafe_file_reference_in_the_message_is_not_followed(tmp_path):
     path = write_zip(tmp_path / "in" / "verweis.zip", {name: xml, **files})
     conn = _connector(path.parent)
     probs = conn.problems()
-    assert len(probs) == 1 and not probs[0].fatal and "unzulässige Pfadangabe" in probs[0].message
+    assert len(probs) == 2 and not any(p.fatal for p in probs) and "unzulässige Pfadangabe" in probs[0].message
+    # the official XSD (Dateiname: UUID pattern) rejects it as well; the package is still imported
+    assert probs[1].kind == "schema" and ("Primaerdokument/Dateiname: Wert entspricht nicht dem vorgeschriebenen "
+                                          "Muster (Typ stringDateinameType)") in probs[1].message
+    assert "passwd" not in probs[1].message
     doc_id = re.search(r"Dokument ([0-9a-f-]{36})", probs[0].message).group(1)
     with pytest.raises(XdomeaPackageError, match="kann nicht gelesen werden"):
         conn.read_document(doc_id)

@@ -5,12 +5,14 @@ The packages of :func:`connectors.efile.xdomea_fixtures.write_real_style`: an An
 enclosing Akte, Akten of Aktenplan entries outside the procedure catalog ("sonstiges Verfahren",
 department from the Aktenplan prefix mapping or the Federführung), and documents in several
 versions. Each variant through the connector, and all of them through `lotse sync-cases`
-(in-process) with the byte scan of the data directory for planted personal values.
+(in-process) with the byte scan of the data directory for planted personal values; a package whose
+message deviates from the official XSD is imported and its deviations are in the sync report.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -22,6 +24,8 @@ from connectors.efile.xdomea_fixtures import (FOREIGN_FEDERFUEHRUNG, FOREIGN_MAP
 from indexer.pii import CaseRecordBuilder
 from tests.conftest import copy_demo_index
 from tests.integration.test_xdomea import MIN_LEN, _free_text_values, _leaks
+from tests.unit.test_xdomea_xsd import PLANTED
+from tests.unit.test_xdomea_xsd import _broken as _schema_broken
 
 
 @pytest.fixture(scope="module")
@@ -110,10 +114,13 @@ def synced(real, tmp_path_factory, demo_index):
 
     tmp = tmp_path_factory.mktemp("xdomea-real-sync")
     copy_demo_index(demo_index, tmp / "data")
-    env = {"LOTSE_DATA_DIR": str(tmp / "data"), "LOTSE_EFILE_KIND": "xdomea",
-           "LOTSE_EFILE_XDOMEA_DIR": str(real.packages[0].parent)}
+    # the real-style packages plus one whose message deviates from the XSD but is readable
+    export = tmp / "export"
+    shutil.copytree(real.packages[0].parent, export)
+    _, deviating = _schema_broken(export)
+    env = {"LOTSE_DATA_DIR": str(tmp / "data"), "LOTSE_EFILE_KIND": "xdomea", "LOTSE_EFILE_XDOMEA_DIR": str(export)}
     out = run_lotse_in_process(["sync-cases", "--json"], env=env, cwd=tmp)
-    return {"tmp": tmp, "env": env, "out": out}
+    return {"tmp": tmp, "env": env, "out": out, "deviating": deviating}
 
 
 def test_sync_cases_indexes_every_variant_without_personal_data(real, synced, run_lotse):
@@ -121,7 +128,7 @@ def test_sync_cases_indexes_every_variant_without_personal_data(real, synced, ru
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(out.stdout)
     assert report["error"] is None and report["complete"]
-    assert report["added"] == report["cases_found"] == len(real.cases)
+    assert report["added"] == report["cases_found"] == len(real.cases) + len(synced["deviating"])
     assert any("zusammengeführt" in w for w in report["warnings"])
     # the foreign Akte is in the index, in its department
     search = run_lotse(["search", "--json", "sonstiges Verfahren Akte", "--department", "S-II", "--doc-type", "akte"],
@@ -132,9 +139,29 @@ def test_sync_cases_indexes_every_variant_without_personal_data(real, synced, ru
     # nothing personal from the packages' free text reaches the data directory
     values = _free_text_values(real)
     assert len(values) >= len(real.cases)
-    leaks = _leaks(synced["tmp"] / "data", [p.value for p in real.planted if len(p.value) >= MIN_LEN])
+    leaks = _leaks(synced["tmp"] / "data", [p.value for p in real.planted if len(p.value) >= MIN_LEN] + [PLANTED])
     assert not leaks, leaks[:10]
     assert not [v for v in values if v.lower() in (out.stdout + out.stderr).lower()]
+
+
+def test_sync_report_shows_schema_deviations_and_still_imports_the_package(synced, run_lotse):
+    out = synced["out"]
+    assert out.returncode == 0, out.stderr[-3000:]
+    bericht = json.loads(out.stdout)["bericht"]
+    found = [d for d in bericht["decisions"] if "offiziellen XDOMEA-Schema" in d]
+    # only the deviating package; every generated real-style package is valid against its XSD
+    assert len(found) == 1 and found[0].startswith("XDOMEA-Paket „kaputtes_schema.zip“: Die XDOMEA-Nachricht "
+                                                   "entspricht nicht dem offiziellen XDOMEA-Schema 3.1.0 (3 Abweichungen:")
+    assert "unerwartetes Element „Sachbearbeitung“" in found[0] and "trotzdem eingelesen" in found[0]
+    assert "Zu entscheiden" in bericht["text"] and found[0] in bericht["text"]
+    assert not [s for s in bericht["skipped"] if "kaputtes_schema.zip" in s]
+    assert PLANTED not in out.stdout + out.stderr  # the deviating value itself is never shown
+    # its Akten are in the index: the case lookup finds them
+    fc = synced["deviating"][0]
+    ask = run_lotse(["ask", "--json", "--case", fc.aktenzeichen, "Welche Unterlagen fehlen noch?"],
+                    env=synced["env"], cwd=synced["tmp"])
+    assert ask.returncode == 0, ask.stderr[-3000:]
+    assert json.loads(ask.stdout)["case"]["aktenzeichen"] == fc.aktenzeichen
 
 
 def test_ask_case_answers_about_a_foreign_akte(real, synced, run_lotse):

@@ -213,3 +213,35 @@ def test_pdfa_and_docx_documents_can_be_opened(fixtures):
     assert kinds == {"pdf", "docx"}
     xml = _message(next(p for p in real.packages if p.name == "dms_pdfa_docx.zip"))
     assert b"<code>044</code>" in xml and b"<code>035</code>" in xml  # Dateiformat PDF/A, DOCX
+
+
+# -- (e) a message Lotse did not write: the Landesarchiv NRW's examples ------------------------------
+
+EXAMPLES = Path(__file__).with_name("xdomea_examples")
+
+
+def _example_package(tmp_path: Path, version: str) -> Path:
+    members = {p.name: p.read_bytes() for p in (EXAMPLES / version).iterdir()}
+    return write_zip(tmp_path / f"lav_nrw_{version}.zip", members)
+
+
+def test_third_party_3_0_example_is_valid_and_imported(tmp_path):
+    path = _example_package(tmp_path, "v3.0.0")
+    assert b'xsi:schemaLocation="urn:xoev-de:xdomea:schema:3.0.0 /dev/null"' in _message(path)  # not followed
+    pkg = read_package(path)
+    assert pkg.schema is not None and pkg.schema.valid, pkg.schema
+    assert pkg.xdomea_version == "3.0.0" and pkg.message_code == "0503"
+    conn = XdomeaConnector(tmp_path, refresh_interval_s=0)
+    # a Vorgang without Akte: a case of its own, its document readable
+    case = conn.get_case("67e456ea-b420-11ec-b503-005056871b7c")
+    assert case.aktenzeichen == "[Vorgangskennzeichen]" and case.procedure_type == "sonstiges Verfahren"
+    [doc] = conn.list_documents(case.coo)
+    [f] = conn.read_document(doc.coo)
+    assert f.content == b"Testdokument\n" and f.file_name == "f4bcaaf7-d7cb-11ef-a278-005056871b7c.txt"
+    assert [p.kind for p in conn.problems()] == ["note"]  # "als eigene Akte übernommen", no schema finding
+
+
+def test_third_party_4_0_example_is_refused_with_a_german_reason(tmp_path):
+    pkg = read_package(_example_package(tmp_path, "v4.0.0"))
+    assert [p.fatal for p in pkg.problems] == [True] and pkg.schema is None
+    assert "Version 4.0.0" in pkg.problems[0].message and "2.3 und 2.4" in pkg.problems[0].message
