@@ -1,7 +1,7 @@
 """The answer pipeline: condense -> retrieve -> support check -> provider -> citation check.
 
-Yields events (dicts) so that the CLI, REST/SSE and WebSocket stream the same thing:
-``meta``, ``token``*, optionally ``replace``, ``citations``, ``done``.
+Yields events (the models of :mod:`assistant.events`) so that the CLI, REST/SSE and WebSocket stream the
+same thing: ``meta``, ``token``*, optionally ``replace``, ``citations``, ``done``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from indexer.text import CITE, cited_numbers
 from .answerability import assess
 from .config import AssistantConfig
 from .errors import ProviderError
+from .events import CitationsEvent, DoneEvent, MetaEvent, ReplaceEvent, StreamEvent, TokenEvent
 from .identity import Principal
 from .prompts import Prompts
+from .providers.base import DEFAULT_TIMEOUT_S, Provider
 from .providers.extractive import ExtractiveProvider, words
 from .question_types import question_type
 
@@ -91,7 +93,7 @@ def rule_condense(question: str, history: list[tuple[str, str]]) -> str:
 
 
 class AnswerPipeline:
-    def __init__(self, cfg: AssistantConfig, kb: KnowledgeBase, prompts: Prompts, provider,
+    def __init__(self, cfg: AssistantConfig, kb: KnowledgeBase, prompts: Prompts, provider: Provider,
                  extractive: ExtractiveProvider):
         self.cfg, self.kb, self.prompts, self.provider, self.extractive = cfg, kb, prompts, provider, extractive
 
@@ -105,7 +107,7 @@ class AnswerPipeline:
         return rule_condense(question, history)
 
     def run(self, question: str, principal: Principal, history: list[tuple[str, str]] | None = None,
-            cancel: threading.Event | None = None) -> Iterator[dict]:
+            cancel: threading.Event | None = None) -> Iterator[StreamEvent]:
         t0 = time.perf_counter()
         history = history or []
         standalone = self.condense(question, history)
@@ -118,9 +120,8 @@ class AnswerPipeline:
             qtype = question_type(standalone)
         verdict = assess(standalone, hits, self.kb, qtype, self.cfg.refusal_threshold)
         t_retrieval = time.perf_counter()
-        yield {"type": "meta", "query": standalone, "support": verdict.score, "question_type": qtype,
-               "provider": self.provider.name,
-               "departments": self.kb.visible_departments(retriever.departments)}
+        yield MetaEvent(query=standalone, support=verdict.score, question_type=qtype, provider=self.provider.name,
+                        departments=self.kb.visible_departments(retriever.departments))
 
         timings = {"retrieval_ms": round((t_retrieval - t0) * 1000, 1)}
         if not verdict.answerable:
@@ -134,7 +135,8 @@ class AnswerPipeline:
         first_token = None
         if self.provider.is_llm:
             filt = CitationFilter(len(hits))
-            deadline = time.monotonic() + getattr(self.provider, "timeout_s", 120.0)
+            # declared by the Provider protocol; a plug-in provider without it gets the default
+            deadline = time.monotonic() + getattr(self.provider, "timeout_s", DEFAULT_TIMEOUT_S)
             try:
                 for token in self.provider.stream(standalone, hits):
                     if cancel is not None and cancel.is_set():
@@ -145,11 +147,11 @@ class AnswerPipeline:
                     if piece:
                         first_token = first_token or time.perf_counter()
                         text += piece
-                        yield {"type": "token", "text": piece}
+                        yield TokenEvent(text=piece)
                 tail = filt.flush()
                 if tail:
                     text += tail
-                    yield {"type": "token", "text": tail}
+                    yield TokenEvent(text=tail)
             except ProviderError as exc:
                 log.warning("provider %s failed, falling back to extractive", self.provider.name)
                 fallback = exc.message
@@ -164,7 +166,7 @@ class AnswerPipeline:
                 text = composed + "\n\n" + notice
                 provider_name = f"extractive (Ersatz für {self.provider.name})"
                 first_token = first_token or time.perf_counter()
-                yield {"type": "replace", "text": text, "reason": fallback}
+                yield ReplaceEvent(text=text, reason=fallback)
         else:
             composed, hits = self.extractive.answer(focus, hits)
             for piece in words(composed):
@@ -172,17 +174,17 @@ class AnswerPipeline:
                     break
                 first_token = first_token or time.perf_counter()
                 text += piece
-                yield {"type": "token", "text": piece}
+                yield TokenEvent(text=piece)
 
         citations = [citation_dict(n, hits[n - 1]) for n in cited_numbers(text) if 1 <= n <= len(hits)]
-        yield {"type": "citations", "citations": citations}
+        yield CitationsEvent(citations=citations)
         now = time.perf_counter()
         timings.update(first_token_ms=round(((first_token or now) - t0) * 1000, 1), total_ms=round((now - t0) * 1000, 1))
-        yield {"type": "done", "answer": text.strip(), "citations": citations, "refused": False,
-               "provider": provider_name, "fallback": fallback, "timings": timings, "query": standalone,
-               "cancelled": bool(cancel is not None and cancel.is_set())}
+        yield DoneEvent(answer=text.strip(), citations=citations, refused=False, provider=provider_name,
+                        fallback=fallback, timings=timings, query=standalone,
+                        cancelled=bool(cancel is not None and cancel.is_set()))
 
-    def _refuse(self, hits: list[Hit], timings: dict, t0: float) -> Iterator[dict]:
+    def _refuse(self, hits: list[Hit], timings: dict, t0: float) -> Iterator[StreamEvent]:
         text = self.prompts.refusal
         suggestions = []
         seen = set()
@@ -194,9 +196,9 @@ class AnswerPipeline:
         if suggestions:
             text += "\n\n" + self.prompts.extractive["closest_documents"] + "\n" + "\n".join(
                 f"- {s['title']} ({s['section']})" for s in suggestions[:3])
-        yield {"type": "token", "text": text}
-        yield {"type": "citations", "citations": []}
+        yield TokenEvent(text=text)
+        yield CitationsEvent(citations=[])
         now = time.perf_counter()
         timings.update(first_token_ms=round((now - t0) * 1000, 1), total_ms=round((now - t0) * 1000, 1))
-        yield {"type": "done", "answer": text, "citations": [], "refused": True, "suggestions": suggestions[:3],
-               "provider": "extractive", "fallback": None, "timings": timings, "cancelled": False}
+        yield DoneEvent(answer=text, citations=[], refused=True, suggestions=suggestions[:3], provider="extractive",
+                        fallback=None, timings=timings, cancelled=False)

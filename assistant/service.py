@@ -17,6 +17,7 @@ from .answering import AnswerPipeline
 from .config import AssistantConfig, ExtractiveConfig
 from .db import AuditEvent, Conversation, Message, make_engine, make_sessionmaker
 from .errors import ConfigurationError, NotFoundError
+from .events import ConversationEvent, DoneEvent, SavedEvent, StreamEvent, parse_event
 from .identity import Principal
 from .privacy import mask
 from .prompts import load_prompts
@@ -52,7 +53,9 @@ class Assistant:
 
     # -- answering ---------------------------------------------------------------
     def ask_stream(self, question: str, principal: Principal, conversation_id: str | None = None,
-                   cancel: threading.Event | None = None) -> Iterator[dict]:
+                   cancel: threading.Event | None = None) -> Iterator[StreamEvent]:
+        """The events of the answer (:mod:`assistant.events`): conversation, meta, token*, replace?,
+        citations, done, saved."""
         question = question.strip()
         history: list[tuple[str, str]] = []
         with self.Session() as s:
@@ -65,40 +68,41 @@ class Assistant:
                 s.add(conv)
                 s.commit()
             conv_id = conv.id
-        yield {"type": "conversation", "conversation_id": conv_id}
-        final = None
+        yield ConversationEvent(conversation_id=conv_id)
+        final: DoneEvent | None = None
         # trainer mode: a curated model answer for a similar question is preferred (None: normal pipeline)
         events = curated_answer(self, question, principal, history, cancel)
         for ev in events if events is not None else self.pipeline.run(question, principal, history, cancel):
-            if ev["type"] == "done":
+            ev = parse_event(ev)  # the curated answer's events come as plain dicts
+            if isinstance(ev, DoneEvent):
                 final = ev
             yield ev
         if final is None:
             return
         with self.Session() as s:
             conv = s.get(Conversation, conv_id)
-            s.add(Message(conversation_id=conv_id, role="user", content=question,
-                          standalone_query=final.get("query")))
-            msg = Message(conversation_id=conv_id, role="assistant", content=final["answer"],
-                          citations=json.dumps(final["citations"], ensure_ascii=False), provider=final["provider"],
-                          fallback=final.get("fallback"), refused=final["refused"], cancelled=final["cancelled"])
+            s.add(Message(conversation_id=conv_id, role="user", content=question, standalone_query=final.query))
+            msg = Message(conversation_id=conv_id, role="assistant", content=final.answer,
+                          citations=json.dumps(final.to_dict()["citations"], ensure_ascii=False),
+                          provider=final.provider, fallback=final.fallback, refused=final.refused,
+                          cancelled=final.cancelled)
             s.add(msg)
             conv.updated_at = datetime.now(timezone.utc)
             s.add(AuditEvent(user_id=principal.user_id, action="answer", object_id=conv_id,
-                             outcome="refused" if final["refused"] else ("fallback" if final.get("fallback")
-                                                                          else "answered")))
+                             outcome="refused" if final.refused else ("fallback" if final.fallback else "answered")))
             s.commit()
-            yield {"type": "saved", "message_id": msg.id, "conversation_id": conv_id}
+            yield SavedEvent(message_id=msg.id, conversation_id=conv_id)
 
     def ask(self, question: str, principal: Principal, conversation_id: str | None = None) -> dict:
+        """The complete answer: the ``done`` event's fields with ``conversation_id`` and ``message_id``."""
         result: dict = {}
         for ev in self.ask_stream(question, principal, conversation_id):
-            if ev["type"] == "done":
-                result = dict(ev)
-            elif ev["type"] in ("conversation", "saved"):
-                result["conversation_id"] = ev["conversation_id"]
-                if ev["type"] == "saved":
-                    result["message_id"] = ev["message_id"]
+            if isinstance(ev, DoneEvent):
+                result = ev.to_dict()
+            elif isinstance(ev, (ConversationEvent, SavedEvent)):
+                result["conversation_id"] = ev.conversation_id
+                if isinstance(ev, SavedEvent):
+                    result["message_id"] = ev.message_id
         result.pop("type", None)
         return result
 

@@ -67,16 +67,20 @@ HINTS = {"frist": "Gesucht ist eine Frist oder Dauer.", "datum": "Gesucht ist ei
 
 
 class TrainingError(AssistantError):
-    """A request the trainer mode cannot fulfil; ``status_code`` for the web layer (German message)."""
+    """A request the trainer mode cannot fulfil (German message; no HTTP status: see ``web_ui.errors``)."""
 
-    def __init__(self, message: str, status_code: int = 422):
-        super().__init__(message)
-        self.status_code = status_code
+
+class TrainingConflict(TrainingError):
+    """The request came too late for the object's state (a quiz already graded)."""
 
 
 class ForbiddenError(TrainingError):
-    def __init__(self, message: str = "Diese Funktion ist nur für Trainerinnen und Trainer (Rolle Schulung)."):
-        super().__init__(message, 403)
+    """The function needs the role Schulung."""
+
+    default_message = "Diese Funktion ist nur für Trainerinnen und Trainer (Rolle Schulung)."
+
+    def __init__(self, message: str = default_message):
+        super().__init__(message)
 
 
 def require_trainer(principal: Principal) -> None:
@@ -806,7 +810,7 @@ class TrainingService:
             done = s.execute(update(TrainingQuiz).where(TrainingQuiz.id == quiz_id, TrainingQuiz.graded_at.is_(None))
                              .values(graded_at=utcnow()))
             if done.rowcount != 1:
-                raise TrainingError("Dieses Quiz wurde bereits ausgewertet.", 409)
+                raise TrainingConflict("Dieses Quiz wurde bereits ausgewertet.")
             results, details = [], []
             for q in questions:
                 given = answers.get(q["id"])

@@ -29,20 +29,22 @@ def cmd_ask(args, settings) -> int:
             out["suggestions"] = result["suggestions"]
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return 0
+    from assistant.events import DoneEvent, ReplaceEvent, SavedEvent, TokenEvent
+
     for ev in assistant.ask_stream(args.question, principal, args.conversation):
-        if ev["type"] == "token":
-            sys.stdout.write(ev["text"])
+        if isinstance(ev, TokenEvent):
+            sys.stdout.write(ev.text)
             sys.stdout.flush()
-        elif ev["type"] == "replace":
-            sys.stdout.write("\n\n" + ev["text"])
-        elif ev["type"] == "done":
+        elif isinstance(ev, ReplaceEvent):
+            sys.stdout.write("\n\n" + ev.text)
+        elif isinstance(ev, DoneEvent):
             sys.stdout.write("\n\nQuellen:\n")
-            for c in ev["citations"]:
-                page = f", S. {c['page']}" if c["page"] else ""
-                sys.stdout.write(f"  [{c['n']}] {c['title']} – {c['section']}{page} ({c['source']})\n")
-            sys.stdout.write(f"\n(Antwort: {ev['provider']}, {ev['timings']['total_ms']:.0f} ms)\n")
-        elif ev["type"] == "saved":
-            sys.stdout.write(f"(Gespräch {ev['conversation_id']}: mit --conversation fortsetzen)\n")
+            for c in ev.citations:
+                page = f", S. {c.page}" if c.page else ""
+                sys.stdout.write(f"  [{c.n}] {c.title} – {c.section}{page} ({c.source})\n")
+            sys.stdout.write(f"\n(Antwort: {ev.provider}, {ev.timings['total_ms']:.0f} ms)\n")
+        elif isinstance(ev, SavedEvent):
+            sys.stdout.write(f"(Gespräch {ev.conversation_id}: mit --conversation fortsetzen)\n")
     return 0
 
 

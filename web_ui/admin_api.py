@@ -1,5 +1,8 @@
 """Administration endpoints under ``/api/admin`` (role Administration; feedback also for Schulung).
 
+Business errors (unknown object 404, invalid account or upload 422) get their statuses from the app's
+error handlers (:mod:`web_ui.errors`).
+
 Feedback and audit events are those of people of the viewer's departments (:mod:`assistant.visibility`)."""
 
 from __future__ import annotations
@@ -10,10 +13,8 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Upload
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from assistant import NotFoundError, Principal
-from assistant.accounts import AccountError
+from assistant import Principal
 from assistant.db import AuditEvent
-from assistant.library import LibraryError
 from assistant.visibility import restrict, visible_user_ids
 
 
@@ -45,13 +46,6 @@ def admin_router(auth, get_assistant, get_library, get_letters) -> APIRouter:
             raise HTTPException(status_code=501, detail="Die Dokumentverwaltung ist nicht eingerichtet.")
         return lib
 
-    def fail(exc: Exception):
-        if isinstance(exc, NotFoundError):
-            raise HTTPException(status_code=404, detail=exc.message) from exc
-        if isinstance(exc, (AccountError, LibraryError)):
-            raise HTTPException(status_code=422, detail=exc.message) from exc
-        raise exc
-
     @router.get("/index", summary="Indexstatus mit Fehlern und Hinweisen je Datei")
     def index(_: Principal = Depends(admin)):
         return get_assistant().kb.stats()
@@ -67,18 +61,12 @@ def admin_router(auth, get_assistant, get_library, get_letters) -> APIRouter:
         data = await file.read(lib.max_bytes + 1)
         from starlette.concurrency import run_in_threadpool
 
-        try:
-            return await run_in_threadpool(lib.upload, principal, file.filename or "", data, department.strip(),
-                                           (doc_type or "").strip() or None)
-        except (LibraryError, NotFoundError) as exc:
-            fail(exc)
+        return await run_in_threadpool(lib.upload, principal, file.filename or "", data, department.strip(),
+                                       (doc_type or "").strip() or None)
 
     @router.delete("/documents/{source:path}", summary="Hochgeladenes Dokument entfernen")
     def remove(source: str, principal: Principal = Depends(admin)):
-        try:
-            return library().remove(principal, source)
-        except (LibraryError, NotFoundError) as exc:
-            fail(exc)
+        return library().remove(principal, source)
 
     @router.post("/reindex", status_code=202, summary="Neu indizieren (im Hintergrund)")
     def reindex(principal: Principal = Depends(admin)):
@@ -86,10 +74,7 @@ def admin_router(auth, get_assistant, get_library, get_letters) -> APIRouter:
 
     @router.get("/reindex/{job_id}", summary="Fortschritt der Neuindizierung")
     def reindex_status(job_id: str, _: Principal = Depends(admin)):
-        try:
-            return library().job(job_id)
-        except NotFoundError as exc:
-            fail(exc)
+        return library().job(job_id)
 
     @router.get("/templates", summary="Status der Briefvorlagen")
     def templates(_: Principal = Depends(admin)):
@@ -108,12 +93,9 @@ def admin_router(auth, get_assistant, get_library, get_letters) -> APIRouter:
 
     @router.post("/users", status_code=201, summary="Lokales Konto anlegen")
     def add_user(req: NewUser, principal: Principal = Depends(admin)):
-        try:
-            return auth.accounts.add(req.id, req.display_name, req.roles,
-                                     "*" if req.departments is None else req.departments, req.password,
-                                     actor=principal.user_id)
-        except AccountError as exc:
-            fail(exc)
+        return auth.accounts.add(req.id, req.display_name, req.roles,
+                                 "*" if req.departments is None else req.departments, req.password,
+                                 actor=principal.user_id)
 
     @router.put("/users/{user_id}", summary="Konto ändern (Rollen, Fachbereiche, gesperrt, Passwort)")
     def update_user(user_id: str, req: UserUpdate, principal: Principal = Depends(admin)):
@@ -125,10 +107,7 @@ def admin_router(auth, get_assistant, get_library, get_letters) -> APIRouter:
               "contact": req.kontakt}
         if req.departments is not None:
             kw["departments"] = req.departments
-        try:
-            return auth.accounts.update(user_id, actor=principal.user_id, **kw)
-        except (AccountError, NotFoundError) as exc:
-            fail(exc)
+        return auth.accounts.update(user_id, actor=principal.user_id, **kw)
 
     @router.get("/feedback", summary="Bewertungen der Antworten")
     def feedback(rating: str | None = Query(None, pattern="^(up|down)$"), limit: int = Query(200, ge=1, le=2000),

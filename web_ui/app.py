@@ -9,18 +9,19 @@ import threading
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.concurrency import iterate_in_threadpool
 
 from assistant import Assistant, AssistantError, NotFoundError, Principal
 from assistant.accounts import AccountStore
+from assistant.events import ErrorEvent, StreamEvent
 
 from . import messages as msg
-from .limits import DB_INT_MAX
 from .auth import Auth, install as install_auth
+from .errors import install as install_errors
+from .limits import DB_INT_MAX
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -107,6 +108,7 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
+    install_errors(app)
     install_auth(app, auth, settings.data_dir)
 
     def get_assistant() -> Assistant:
@@ -116,27 +118,6 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
             return state["assistant"]
 
     get_principal = auth.current_principal
-
-    @app.exception_handler(AssistantError)
-    async def _assistant_error(_: Request, exc: AssistantError):
-        status = 404 if isinstance(exc, NotFoundError) else 503
-        return JSONResponse({"detail": exc.message}, status_code=status)
-
-    @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, exc: HTTPException):
-        if exc.status_code == 401 and not request.url.path.startswith("/api/") and request.method == "GET":
-            return _to_login(request.url.path)
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, exc: RequestValidationError):
-        return JSONResponse({"detail": msg.MALFORMED.format(detail=describe_validation_errors(exc.errors()))},
-                            status_code=422)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception):
-        log.exception("unhandled error: %s", type(exc).__name__)
-        return JSONResponse({"detail": msg.INTERNAL_ERROR}, status_code=500)
 
     @app.get("/health", tags=["Betrieb"], summary="Lebenszeichen und Indexstatus (ohne Anmeldung)")
     def health():
@@ -159,9 +140,9 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
         def events():
             try:
                 for ev in a.ask_stream(req.question, principal, req.conversation_id, cancel):
-                    yield f"event: {ev['type']}\ndata: {json.dumps(ev, ensure_ascii=False)}\n\n"
+                    yield _sse(ev)
             except AssistantError as exc:
-                yield f"event: error\ndata: {json.dumps({'type': 'error', 'message': exc.message}, ensure_ascii=False)}\n\n"
+                yield _sse(ErrorEvent(message=exc.message))
             finally:
                 cancel.set()  # client gone: stop the provider
 
@@ -235,8 +216,12 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
         replace?, citations, done, saved. Send {"type":"cancel"} to stop the running answer."""
         principal = auth.websocket_principal(ws)
         await ws.accept()
+
+        async def send(ev: StreamEvent) -> None:
+            await ws.send_json(ev.to_dict())
+
         if principal is None:
-            await ws.send_json({"type": "error", "message": msg.SESSION_EXPIRED, "code": "unauthenticated"})
+            await send(ErrorEvent(message=msg.SESSION_EXPIRED, code="unauthenticated"))
             await ws.close(code=4401)
             return
         loop = asyncio.get_running_loop()
@@ -256,7 +241,7 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
             if running["task"] is not None:
                 running["task"].cancel()
             log.info("websocket closed: session ended")
-            await ws.send_json({"type": "error", "message": msg.SESSION_EXPIRED, "code": "unauthenticated"})
+            await send(ErrorEvent(message=msg.SESSION_EXPIRED, code="unauthenticated"))
             await ws.close(code=4401, reason="Sitzung beendet")
             return True
 
@@ -268,10 +253,10 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
                     for ev in get_assistant().ask_stream(question, asker, conversation_id, cancel):
                         loop.call_soon_threadsafe(queue.put_nowait, ev)
                 except AssistantError as exc:
-                    loop.call_soon_threadsafe(queue.put_nowait, {"type": "error", "message": exc.message})
+                    loop.call_soon_threadsafe(queue.put_nowait, ErrorEvent(message=exc.message))
                 except Exception:  # noqa: BLE001 - never a stack trace to the user
                     log.exception("answer failed")
-                    loop.call_soon_threadsafe(queue.put_nowait, {"type": "error", "message": msg.INTERNAL_ERROR})
+                    loop.call_soon_threadsafe(queue.put_nowait, ErrorEvent(message=msg.INTERNAL_ERROR))
                 finally:
                     loop.call_soon_threadsafe(queue.put_nowait, None)
 
@@ -280,7 +265,7 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
                 ev = await queue.get()
                 if ev is None:
                     break
-                await ws.send_json(ev)
+                await send(ev)
             await worker
 
         try:
@@ -288,7 +273,7 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
                 try:
                     data = await ws.receive_json()
                 except (json.JSONDecodeError, ValueError, KeyError):
-                    await ws.send_json({"type": "error", "message": msg.MALFORMED.format(detail="kein JSON")})
+                    await send(ErrorEvent(message=msg.MALFORMED.format(detail="kein JSON")))
                     continue
                 kind = data.get("type") if isinstance(data, dict) else None
                 if await session_ended():
@@ -298,17 +283,17 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
                         running["cancel"].set()
                     continue
                 if kind != "ask":
-                    await ws.send_json({"type": "error", "message": msg.UNKNOWN_MESSAGE})
+                    await send(ErrorEvent(message=msg.UNKNOWN_MESSAGE))
                     continue
                 question = str(data.get("question") or "").strip()
                 if not question:
-                    await ws.send_json({"type": "error", "message": msg.EMPTY_QUESTION})
+                    await send(ErrorEvent(message=msg.EMPTY_QUESTION))
                     continue
                 if len(question) > 2000:
-                    await ws.send_json({"type": "error", "message": msg.QUESTION_TOO_LONG})
+                    await send(ErrorEvent(message=msg.QUESTION_TOO_LONG))
                     continue
                 if running["task"] is not None and not running["task"].done():
-                    await ws.send_json({"type": "error", "message": msg.BUSY})
+                    await send(ErrorEvent(message=msg.BUSY))
                     continue
                 cancel = threading.Event()
                 running["cancel"] = cancel
@@ -353,12 +338,10 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
             return get_redoc_html(openapi_url="/openapi.json", title="Lotse API")
 
     def page_route(path: str, file: str, roles: frozenset[str]):
-        def page(request: Request):
-            principal = auth.principal_from_session(request.session)
-            if principal is None:
-                return _to_login(path)
-            if roles and not principal.roles & roles:
-                return HTMLResponse(FORBIDDEN_PAGE, status_code=403)
+        # no session: the login page; a missing role: the HTML page FORBIDDEN_PAGE (web_ui.errors)
+        visitor = auth.require(*sorted(roles), page=lambda _: FORBIDDEN_PAGE) if roles else get_principal
+
+        def page(_: Principal = Depends(visitor)):
             target = STATIC / file
             if not target.exists():
                 target = STATIC / "index.html"
@@ -373,62 +356,13 @@ def create_app(settings, assistant: Assistant | None = None, assistant_factory=N
     return app
 
 
-#: pydantic error types in German; others keep pydantic's (English) text after the field name
-_VALIDATION_TEXT = {
-    "missing": "fehlt",
-    "json_invalid": "kein gültiges JSON",
-    "model_attributes_type": "muss ein JSON-Objekt sein",
-    "dict_type": "muss ein JSON-Objekt sein",
-    "model_type": "muss ein JSON-Objekt sein",
-    "list_type": "muss eine Liste sein",
-    "string_type": "muss Text sein",
-    "int_type": "muss eine ganze Zahl sein",
-    "int_parsing": "muss eine ganze Zahl sein",
-    "int_from_float": "muss eine ganze Zahl sein",
-    "float_type": "muss eine Zahl sein",
-    "float_parsing": "muss eine Zahl sein",
-    "bool_type": "muss true oder false sein",
-    "bool_parsing": "muss true oder false sein",
-    "string_too_short": "ist zu kurz (mindestens {min_length} Zeichen)",
-    "string_too_long": "ist zu lang (höchstens {max_length} Zeichen)",
-    "too_short": "hat zu wenige Einträge (mindestens {min_length})",
-    "too_long": "hat zu viele Einträge (höchstens {max_length})",
-    "greater_than_equal": "muss mindestens {ge} sein",
-    "greater_than": "muss größer als {gt} sein",
-    "less_than_equal": "darf höchstens {le} sein",
-    "less_than": "muss kleiner als {lt} sein",
-    "string_pattern_mismatch": "hat nicht die erwartete Form",
-    "literal_error": "ist keiner der erlaubten Werte ({expected})",
-    "enum": "ist keiner der erlaubten Werte ({expected})",
-    "extra_forbidden": "ist nicht vorgesehen",
-    "date_parsing": "muss ein Datum sein (JJJJ-MM-TT)",
-    "date_from_datetime_parsing": "muss ein Datum sein (JJJJ-MM-TT)",
-}
-_WHERE = {"body": "Inhalt", "query": "Parameter", "path": "Pfad", "header": "Kopfzeile", "cookie": "Cookie"}
-
-
-def describe_validation_errors(errors) -> str:
-    """FastAPI/pydantic validation errors as one German line: 'question: fehlt; k: muss mindestens 1 sein'."""
-    parts = []
-    for e in errors:
-        loc = [str(x) for x in e.get("loc", ())]
-        field = ".".join(loc[1:]) if len(loc) > 1 and e.get("type") != "json_invalid" else ""
-        text = _VALIDATION_TEXT.get(e.get("type", ""))
-        if text:
-            try:
-                text = text.format(**(e.get("ctx") or {}))
-            except (KeyError, IndexError, ValueError):
-                text = e.get("msg", "")
-        else:
-            text = e.get("msg", "")
-        if not field:
-            field = _WHERE.get(loc[0], "") if loc else ""
-        parts.append(f"{field}: {text}" if field else text)
-    return "; ".join(dict.fromkeys(parts)) or "unbekannter Fehler"
+def _sse(ev: StreamEvent) -> str:
+    """One Server-Sent Event: the event's type as ``event:``, its JSON (assistant.events) as ``data:``."""
+    return f"event: {ev.type}\ndata: {ev.to_json()}\n\n"
 
 
 def _document_german_errors(app: FastAPI) -> None:
-    """The OpenAPI schema says what a 422 really carries: ``{"detail": "<German text>"}`` (the handler above),
+    """The OpenAPI schema says what a 422 really carries: ``{"detail": "<German text>"}`` (web_ui.errors),
     not FastAPI's default list of pydantic errors."""
     build = app.openapi
 
@@ -446,12 +380,6 @@ def _document_german_errors(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi
-
-
-def _to_login(path: str) -> RedirectResponse:
-    from urllib.parse import quote
-
-    return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
 
 
 FORBIDDEN_PAGE = """<!doctype html><html lang="de"><head><meta charset="utf-8"><title>Kein Zugriff – Lotse</title>

@@ -17,6 +17,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
@@ -29,6 +30,7 @@ from assistant.accounts import ROLES, AccountError, AccountStore
 
 from . import messages as msg
 from .auth_config import AuthConfig, OIDCConfig
+from .errors import RoleMissing
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -204,14 +206,10 @@ class Auth:
             raise HTTPException(status_code=401, detail=msg.SESSION_EXPIRED)
         return p
 
-    def require(self, *roles: str):
-        def dep(principal: Principal = Depends(self.current_principal)) -> Principal:
-            if not principal.roles & set(roles):
-                raise HTTPException(status_code=403, detail=msg.FORBIDDEN_ROLE.format(
-                    roles=" oder ".join(ROLES[r] for r in roles)))
-            return principal
-
-        return dep
+    def require(self, *roles: str, message: str | None = None, page: Callable[[str], str] | None = None,
+                page_headers: dict[str, str] | None = None):
+        """Dependency: the logged-in person, if they have one of ``roles`` (see :func:`require_roles`)."""
+        return require_roles(self.current_principal, *roles, message=message, page=page, page_headers=page_headers)
 
     def websocket_principal(self, ws: WebSocket) -> Principal | None:
         origin = ws.headers.get("origin")
@@ -220,6 +218,22 @@ class Auth:
             if urlparse(origin).netloc != host:
                 return None
         return self.principal_from_session(ws.session)
+
+
+def require_roles(get_principal: Callable[..., Principal], *roles: str, message: str | None = None,
+                  page: Callable[[str], str] | None = None, page_headers: dict[str, str] | None = None):
+    """A FastAPI dependency yielding the principal of ``get_principal`` (itself a dependency) when they have
+    at least one of ``roles``; otherwise 403 (:class:`web_ui.errors.RoleMissing`) with ``message`` (default:
+    "Dafür fehlt Ihnen die Rolle ...") and, for a browser's GET of a page, the HTML ``page(message)``."""
+    wanted = frozenset(roles)
+    text = message or msg.FORBIDDEN_ROLE.format(roles=" oder ".join(ROLES[r] for r in roles))
+
+    def dep(principal: Principal = Depends(get_principal)) -> Principal:
+        if not wanted & set(principal.roles or ()):
+            raise RoleMissing(text, page, page_headers)
+        return principal
+
+    return dep
 
 
 def install(app, auth: Auth, data_dir: Path) -> None:

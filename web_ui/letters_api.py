@@ -9,7 +9,8 @@ The app includes it with::
 :class:`assistant.Principal` (both are used as FastAPI dependencies). Errors come back as
 ``{"detail": "<German message>"}`` with 404 (unknown), 409 (stale version / wrong state / filing
 already in progress), 403 (four eyes), 422 (invalid or incomplete), 501 (not available), 502 (e-file
-refused), 503 (e-file unreachable).
+refused), 503 (e-file unreachable): the statuses come from the app's error handlers
+(:func:`web_ui.errors.install`), which an app including this router must have.
 
 With ``background_retry`` (default) the router starts the service's background filing retry when
 the app starts (``lotse serve``) and stops it on shutdown: letters waiting in ``to_be_filed`` are
@@ -22,12 +23,12 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from assistant import Principal
-from assistant.letters import LetterError, LetterService
-from connectors.errors import ConnectorError, NotFound, SourceUnavailable
+from assistant.errors import connector_errors
+from assistant.letters import LetterService
 
 from .limits import DB_INT_MAX
 
@@ -70,18 +71,6 @@ class TemplateListing(BaseModel):
     problems: list[dict[str, Any]] = Field(description="Fehlerhafte Vorlagen und Hinweise (deutsche Meldungen)")
 
 
-def _http(exc: Exception) -> HTTPException:
-    if isinstance(exc, LetterError):
-        return HTTPException(status_code=getattr(exc, "status_code", 400), detail=exc.message)
-    if isinstance(exc, NotFound):
-        return HTTPException(status_code=404, detail=exc.message)
-    if isinstance(exc, SourceUnavailable):
-        return HTTPException(status_code=503, detail=exc.message)
-    if isinstance(exc, ConnectorError):
-        return HTTPException(status_code=502, detail=exc.message)
-    raise exc
-
-
 def letters_router(get_service: Callable[[], LetterService], get_principal: Callable[[], Principal],
                    require: Callable[..., Callable] | None = None, *, background_retry: bool = True) -> APIRouter:
     """``require(*roles)`` (optional) returns a dependency yielding the principal when it has one of the
@@ -103,10 +92,8 @@ def letters_router(get_service: Callable[[], LetterService], get_principal: Call
         author = reviewer = staff = get_principal
 
     def call(fn, *args, **kw):
-        try:
+        with connector_errors():  # e-file errors leave as business errors; their statuses: web_ui.errors
             return fn(*args, **kw)
-        except (LetterError, ConnectorError) as exc:
-            raise _http(exc) from exc
 
     @router.get("/templates", response_model=TemplateListing, summary="Vorlagen auflisten (mit Problemen)")
     def templates(service: LetterService = Depends(get_service), _: Principal = Depends(staff)):

@@ -28,11 +28,14 @@ from collections.abc import Callable
 from html import escape
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from assistant import Principal
 from assistant.report import ReportAssumptions, ReportError, ReportService, german_number
+
+from .auth import require_roles
+from .errors import status_for
 
 ALLOWED_ROLES = frozenset({"administration", "schulung"})
 FORBIDDEN = ("Der Bericht für den Stadtratsausschuss ist nur für die Rollen „Administration“ und "
@@ -41,13 +44,12 @@ NO_STORE = {"Cache-Control": "no-store"}
 NUM_CLASS = ' class="num"'
 
 
-class _Refused(Exception):
-    def __init__(self, status: int, message: str):
-        self.status, self.message = status, message
-
-
 def report_router(get_service: Callable[[], ReportService], get_principal: Callable[[], Principal]) -> APIRouter:
     router = APIRouter(tags=["Bericht"])
+    # the role check comes first: no hint about parameters for someone without access; the printable
+    # page answers a browser with a short HTML page
+    reader = require_roles(get_principal, *sorted(ALLOWED_ROLES), message=FORBIDDEN,
+                           page=lambda message: render_error_page(message, 403), page_headers=NO_STORE)
 
     def params(from_: str | None = Query(None, alias="from", description="Beginn (JJJJ-MM-TT), Standard: 1. Januar"),
                to: str | None = Query(None, description="Ende (JJJJ-MM-TT, einschließlich), Standard: heute"),
@@ -59,33 +61,23 @@ def report_router(get_service: Callable[[], ReportService], get_principal: Calla
                 "minutes_per_letter": minutes_per_letter}
 
     def build(service: ReportService, principal: Principal, p: dict) -> dict:
-        if not ALLOWED_ROLES & set(principal.roles or ()):
-            raise _Refused(403, FORBIDDEN)
-        try:
-            period_from, period_to = service.period_from_params(p["from"], p["to"])
-            assumptions = ReportAssumptions.parse(p["minutes_per_answer"], p["minutes_per_letter"])
-            return service.build(period_from, period_to, assumptions, viewer=principal)
-        except ReportError as exc:
-            raise _Refused(422, exc.message) from exc
-
-    def build_or_http(service, principal, p) -> dict:
-        try:
-            return build(service, principal, p)
-        except _Refused as exc:
-            raise HTTPException(status_code=exc.status, detail=exc.message) from exc
+        """The report; invalid parameters raise ReportError (422 by the app's handlers, web_ui.errors)."""
+        period_from, period_to = service.period_from_params(p["from"], p["to"])
+        assumptions = ReportAssumptions.parse(p["minutes_per_answer"], p["minutes_per_letter"])
+        return service.build(period_from, period_to, assumptions, viewer=principal)
 
     @router.get("/api/report", summary="Bericht für den Stadtratsausschuss (Kennzahlen als JSON)",
                 responses={403: {"description": "Nur Rollen Administration und Schulung"},
                            422: {"description": "Ungültiger Zeitraum oder ungültige Annahmen"}})
     def report_json(p: dict = Depends(params), service: ReportService = Depends(get_service),
-                    principal: Principal = Depends(get_principal)):
-        return JSONResponse(build_or_http(service, principal, p), headers=NO_STORE)
+                    principal: Principal = Depends(reader)):
+        return JSONResponse(build(service, principal, p), headers=NO_STORE)
 
     @router.get("/api/report.csv", summary="Bericht als CSV (Excel, Semikolon, UTF-8 mit BOM)",
                 response_class=Response, responses={200: {"content": {"text/csv": {}}}})
     def report_csv(p: dict = Depends(params), service: ReportService = Depends(get_service),
-                   principal: Principal = Depends(get_principal)):
-        report = build_or_http(service, principal, p)
+                   principal: Principal = Depends(reader)):
+        report = build(service, principal, p)
         name = f"lotse-bericht_{report['period']['from']}_bis_{report['period']['to']}.csv"
         return Response(content=render_csv(report).encode("utf-8"), media_type="text/csv; charset=utf-8",
                         headers={**NO_STORE, "Content-Disposition": f"attachment; filename=\"{name}\"; "
@@ -93,12 +85,12 @@ def report_router(get_service: Callable[[], ReportService], get_principal: Calla
 
     @router.get("/bericht/druck", summary="Bericht als druckbare Seite", response_class=HTMLResponse)
     def report_print(p: dict = Depends(params), service: ReportService = Depends(get_service),
-                     principal: Principal = Depends(get_principal)):
+                     principal: Principal = Depends(reader)):
         try:
             report = build(service, principal, p)
-        except _Refused as exc:
-            return HTMLResponse(render_error_page(exc.message, exc.status), status_code=exc.status,
-                                headers=NO_STORE)
+        except ReportError as exc:  # the printable page says it as a page, with the table's status
+            status = status_for(exc)
+            return HTMLResponse(render_error_page(exc.message, status), status_code=status, headers=NO_STORE)
         return HTMLResponse(render_html(report, p), headers=NO_STORE)
 
     return router

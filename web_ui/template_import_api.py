@@ -4,7 +4,7 @@ Two calls, no state on the server between them: ``.../analyze`` lists the placeh
 suggested mapping; the administrator maps them and sends the same file again with the mapping to
 ``.../import``, which converts, checks and stores the template and answers with the German import
 report (taken, skipped and why, to decide). Errors: 422 with a German message, 403 without the role
-Administration, 501 when letters are not set up.
+Administration, 501 when letters are not set up (business errors: statuses from :mod:`web_ui.errors`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from assistant import Principal
-from assistant.letters import LetterError
 from assistant.letters.template_import import MAX_BYTES, ImportOptions
 
 
@@ -41,10 +40,7 @@ def template_import_router(auth, get_letters) -> APIRouter:
     @router.post("/analyze", summary="Word-Vorlage prüfen: Platzhalter und Zuordnungsvorschläge")
     async def analyze(file: UploadFile = File(...), _: Principal = Depends(admin)):
         data = await read(file)
-        try:
-            return await run_in_threadpool(letters().analyze_template, data, file.filename or "vorlage.docx")
-        except LetterError as exc:
-            raise HTTPException(status_code=exc.status_code, detail=exc.message) from exc
+        return await run_in_threadpool(letters().analyze_template, data, file.filename or "vorlage.docx")
 
     @router.post("", status_code=201, summary="Word-Vorlage umwandeln und speichern (mit Importbericht)")
     async def import_(file: UploadFile = File(...), name: str = Form(..., max_length=61),
@@ -63,10 +59,7 @@ def template_import_router(auth, get_letters) -> APIRouter:
         options = ImportOptions(name=name.strip(), title=title.strip(), description=description.strip(),
                                 case_types=[c.strip() for c in case_types.split(",") if c.strip()],
                                 four_eyes=four_eyes)
-        try:
-            return await run_in_threadpool(letters().import_template, principal, data, file.filename or "",
-                                           options, spec, replace)
-        except LetterError as exc:
-            raise HTTPException(status_code=exc.status_code, detail=exc.message) from exc
+        return await run_in_threadpool(letters().import_template, principal, data, file.filename or "",
+                                       options, spec, replace)
 
     return router

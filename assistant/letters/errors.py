@@ -1,8 +1,9 @@
 """Errors of the letter workflow; every ``message`` is German and safe to show to caseworkers.
+They carry no HTTP status: the web layer's table (``web_ui.errors.STATUS``) maps each class to one.
 
     AssistantError                       (assistant.errors)
      └── LetterError
-          ├── LetterNotFound             (also a NotFoundError: 404)
+          ├── LetterNotFound             (also a NotFoundError)
           ├── TemplateUnavailable        unknown or broken template
           ├── TemplateImportError        an uploaded Word letter cannot be imported as a template
           ├── LetterValidationError      field values wrong or missing
@@ -10,7 +11,9 @@
           ├── LetterConflict             optimistic locking: somebody saved in between
           ├── FourEyesViolation          author may not approve a four-eyes letter
           ├── FilingError                the e-file refused the filing (not retried)
-          └── FeatureUnavailable         PDF without LibreOffice, rewrite without LLM
+          ├── FeatureUnavailable         PDF without LibreOffice, rewrite without LLM
+          ├── ReasonCatalogError         the catalog of reason blocks is broken (reasons.py)
+          └── RulesError                 the office's rules file is broken (rules.py)
 """
 
 from __future__ import annotations
@@ -19,37 +22,33 @@ from ..errors import AssistantError, NotFoundError
 
 
 class LetterError(AssistantError):
-    status_code = 400
+    """Base class of the letter workflow's errors."""
 
 
 class LetterNotFound(LetterError, NotFoundError):
-    status_code = 404
+    pass
 
 
 class TemplateUnavailable(LetterError):
-    status_code = 404
+    pass
 
 
 class TemplateImportError(LetterError):
-    status_code = 422
+    pass
 
 
 class LetterValidationError(LetterError):
-    status_code = 422
-
     def __init__(self, message: str, problems: list[str] | None = None):
         super().__init__(message)
         self.problems = problems or []
 
 
 class LetterStateError(LetterError):
-    status_code = 409
+    pass
 
 
 class LetterConflict(LetterError):
     """Raised by ``save`` when ``expected_version`` is stale; the losing edit is stored anyway."""
-
-    status_code = 409
 
     def __init__(self, message: str, current_version: int, stored_as: int):
         super().__init__(message)
@@ -58,12 +57,12 @@ class LetterConflict(LetterError):
 
 
 class FourEyesViolation(LetterError):
-    status_code = 403
+    pass
 
 
 class FilingError(LetterError):
-    status_code = 502
+    pass
 
 
 class FeatureUnavailable(LetterError):
-    status_code = 501
+    pass

@@ -37,7 +37,7 @@ _LEGAL = re.compile(r"(?:§§?|Art\.)\s*\d+")
 
 
 class ReasonCatalogError(LetterError):
-    status_code = 500
+    """The file is broken (German message); an operator must fix it."""
 
 
 @dataclass(frozen=True)

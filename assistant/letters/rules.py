@@ -44,7 +44,7 @@ CONDITIONS: dict[str, tuple[str, str]] = {
 
 
 class RulesError(LetterError):
-    status_code = 500
+    """The file is broken (German message); an operator must fix it."""
 
 
 class _M(BaseModel):

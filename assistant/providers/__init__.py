@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..errors import ConfigurationError
-from .base import Provider, format_context, neutralize
+from .base import DEFAULT_TIMEOUT_S, Provider, format_context, neutralize
 
 _REGISTRY: dict[str, Callable] = {}
 
@@ -42,5 +42,5 @@ def available_kinds() -> list[str]:
     return sorted({"extractive", "openai", "llamacpp", *_REGISTRY})
 
 
-__all__ = ["Provider", "register", "build_provider", "available_kinds", "format_context",
+__all__ = ["DEFAULT_TIMEOUT_S", "Provider", "register", "build_provider", "available_kinds", "format_context",
            "neutralize"]

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from indexer import Hit, analyze, analyze_query
 from indexer.text import CITE, as_sentence, cited_numbers
 
+from ..errors import ProviderError
 from ..passages import Unit, units
 from ..question_types import FACT_PATTERNS, question_type
 
@@ -185,6 +186,10 @@ class ExtractiveProvider:
 
     def condense(self, question: str, history: list[tuple[str, str]]) -> str | None:
         return None  # the pipeline's rule-based condensing applies
+
+    def rewrite_plain(self, text: str) -> str:
+        """Plain language needs a language model (the letters offer it only when ``is_llm``)."""
+        raise ProviderError("Für einfache Sprache ist kein Sprachmodell angebunden")
 
 
 def renumber(text: str, hits: list[Hit]) -> tuple[str, list[Hit]]:

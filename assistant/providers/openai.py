@@ -12,7 +12,7 @@ from indexer import Hit
 
 from ..errors import ProviderError
 from ..question_types import question_type
-from .base import format_context
+from .base import DEFAULT_TIMEOUT_S, format_context
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ class LangChainProvider:
 
     is_llm = True
     name = "llm"
+    timeout_s = DEFAULT_TIMEOUT_S  # the assistant sets the configured one
 
     def __init__(self, llm, prompts, describe: str):
         self._answer, self._condense, self._plain = build_chains(llm, prompts)

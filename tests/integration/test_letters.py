@@ -480,10 +480,12 @@ def test_rest_api(service, generated):
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
+    from web_ui.errors import install as install_errors
     from web_ui.letters_api import letters_router
 
     who = {"p": ANNA}
     app = FastAPI()
+    install_errors(app)  # the statuses of business errors (web_ui.errors), as create_app installs them
     app.include_router(letters_router(lambda: service, lambda: who["p"]))
     c = TestClient(app)
     spec = _pick(generated, {"unterhaltsvorschuss"})

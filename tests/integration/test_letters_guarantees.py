@@ -115,12 +115,14 @@ class ApiServer:
         import uvicorn
         from fastapi import FastAPI, Header
 
+        from web_ui.errors import install as install_errors
         from web_ui.letters_api import letters_router
 
         def principal(x_test_user: str = Header("anna")) -> Principal:
             return USERS[x_test_user]
 
         app = FastAPI()
+        install_errors(app)  # the statuses of business errors (web_ui.errors), as create_app installs them
         app.include_router(letters_router(lambda: service, principal, background_retry=background_retry))
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))

@@ -19,6 +19,7 @@ from assistant import Principal
 from assistant.db import AuditEvent, Conversation, Feedback, Message, User, make_engine, make_sessionmaker
 from assistant.letters.models import Letter
 from assistant.report import ReportService
+from web_ui.errors import install as install_errors
 from web_ui.report_api import report_router
 
 NOW = datetime(2026, 3, 15, 10, 0, tzinfo=timezone.utc)
@@ -135,6 +136,7 @@ def principal():
 def client(session_factory, principal):
     service = ReportService(session_factory, clock=lambda: NOW)
     app = FastAPI()
+    install_errors(app)  # the statuses of business errors (web_ui.errors), as create_app installs them
     app.include_router(report_router(lambda: service, lambda: principal["value"]))
     with TestClient(app) as c:
         yield c
@@ -394,6 +396,7 @@ def split_client(tmp_path):
     viewer = {"value": Principal("root", "Alle", frozenset({"administration"}))}
     service = ReportService(Session, clock=lambda: NOW)
     app = FastAPI()
+    install_errors(app)
     app.include_router(report_router(lambda: service, lambda: viewer["value"]))
     with TestClient(app) as c:
         yield c, viewer

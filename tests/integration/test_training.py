@@ -16,6 +16,7 @@ from assistant.db import AuditEvent
 from assistant.training import BLANK, CURATED_NOTICE, TrainingService, load_learning_paths
 from assistant.training_models import TrainingQuiz
 from tests.conftest import demo_kb_copy
+from web_ui.errors import install as install_errors
 from web_ui.training_api import training_router
 
 ANNA = Principal("anna", "Anna Lernende", frozenset({"sachbearbeitung"}))
@@ -46,6 +47,7 @@ class Client:
     def __init__(self, service):
         self.principal = ANNA
         app = FastAPI()
+        install_errors(app)  # the statuses of business errors (web_ui.errors), as create_app installs them
         app.include_router(training_router(lambda: service, lambda: self.principal))
         self.http = TestClient(app)
 
