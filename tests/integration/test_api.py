@@ -51,6 +51,30 @@ def test_sse_stream_has_tokens_then_citations_then_done(client):
     assert events.index("done") > events.index("citations")
 
 
+def test_stream_frames_are_the_event_models_of_assistant_events(client):
+    """SSE and WebSocket carry the same events: each frame is exactly an event model's JSON."""
+    from assistant.events import DoneEvent, MetaEvent, parse_event
+
+    question = "Welche Frist gilt für den Widerspruch?"
+    with client.stream("POST", "/api/ask/stream", json={"question": question}) as r:
+        lines = [line for line in r.iter_lines() if line]
+    names = [line[len("event: "):] for line in lines if line.startswith("event: ")]
+    frames = [json.loads(line[len("data: "):]) for line in lines if line.startswith("data: ")]
+    assert [f["type"] for f in frames] == names and names[-1] == "saved"
+    with client.websocket_connect("/ws/chat") as ws:
+        ws.send_json({"type": "ask", "question": question})
+        ws_frames = []
+        while not ws_frames or ws_frames[-1]["type"] != "saved":
+            ws_frames.append(ws.receive_json())
+    for frame in frames + ws_frames:
+        assert parse_event(frame).to_dict() == frame
+    assert [f["type"] for f in ws_frames] == names
+    meta, done = parse_event(frames[1]), parse_event(frames[-2])
+    assert isinstance(meta, MetaEvent) and isinstance(done, DoneEvent) and "departments" in frames[1]
+    assert set(frames[-2]) == {"type", "answer", "citations", "refused", "provider", "fallback", "timings", "query",
+                               "cancelled"}
+
+
 def test_websocket_streams_tokens_citations_and_timings(client):
     with client.websocket_connect("/ws/chat") as ws:
         ws.send_json({"type": "ask", "question": "Wann ist der Verwendungsnachweis fällig?"})
