@@ -57,16 +57,25 @@ class LocalEmbedder(Embeddings):
                 self._model = model
         return self._model
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+    def _encode(self, texts: list[str], role: str) -> list[list[float]]:
+        """Encode with the model's own prompt for ``role`` ("query"/"document") when it declares one.
+
+        Retrieval models such as EmbeddingGemma or e5 are trained with a prefix per side
+        (config_sentence_transformers.json ``prompts``); symmetric models like MiniLM have none.
+        """
         if not texts:
             return []
-        vectors = self._load().encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
-        )
+        model = self._load()
+        prompt = (getattr(model, "prompts", None) or {}).get(role) or None
+        vectors = model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                               show_progress_bar=False, prompt=prompt)
         return vectors.tolist()
 
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._encode(texts, "document")
+
     def embed_query(self, text: str) -> list[float]:
-        return self.embed_documents([text])[0]
+        return self._encode([text], "query")[0]
 
 
 class StaticEmbedder(Embeddings):
