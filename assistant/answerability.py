@@ -11,6 +11,8 @@ benchmarks/questions/answers_dev.jsonl with benchmarks/calibrate_refusal.py):
   the top passages;
 - ``missing_year``: the question asks about a year no passage mentions (e.g. a Regelsatz
   of a year the sources do not cover);
+- ``min_dense`` (optional, for retrieval embedders): the best passage's cosine similarity to the
+  question; a request no passage comes near in meaning ("Schreib mir ein Gedicht") is off-topic;
 - ``fact_anchor``: for deadline/amount questions, how much of the question the best unit that
   carries such a fact (a sentence with an amount, a table row with a Frist) covers, with its
   heading: "Wie viel Kindergeld ..." is refused when no amount in the sources is about Kindergeld.
@@ -69,7 +71,8 @@ def _passage_terms(hit: Hit) -> frozenset[str]:
     return _terms(hit.text) | _terms(hit.title) | _terms(" ".join(hit.heading_path))
 
 
-def assess(question: str, hits: list[Hit], kb: KnowledgeBase, qtype: str, threshold: float) -> Verdict:
+def assess(question: str, hits: list[Hit], kb: KnowledgeBase, qtype: str, threshold: float,
+           min_dense: float = 0.0) -> Verdict:
     if not hits:
         return Verdict(False, 0.0, 0.0, 0.0, False, 0.0, "keine Textstelle gefunden")
     support = kb.support(question, hits)
@@ -93,7 +96,9 @@ def assess(question: str, hits: list[Hit], kb: KnowledgeBase, qtype: str, thresh
     # a question about a thing the sources never name, in words of no social-law topic, is off-topic
     off_topic = (score < OFF_TOPIC_MAX_SCORE and bool(unknown_nouns(question, kb))
                  and not (set(analyze(question)) & domain_terms()))
-    reasons = [(off_topic, "die Frage betrifft kein Thema der freigegebenen Quellen"),
+    # under a retrieval embedder, a question no passage comes near in meaning is about something else
+    far = min_dense > 0 and max(h.dense for h in hits) < min_dense
+    reasons = [(off_topic or far, "die Frage betrifft kein Thema der freigegebenen Quellen"),
                (year_missing, "das gefragte Jahr kommt in den Quellen nicht vor"),
                (fa < FACT_ANCHOR_MIN, "keine Angabe der gefragten Art zum Thema der Frage"),
                (score < threshold, "die gefundenen Textstellen beantworten die Frage nicht")]

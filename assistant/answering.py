@@ -118,7 +118,8 @@ class AnswerPipeline:
         qtype = question_type(question)
         if qtype == "other" and standalone != question:
             qtype = question_type(standalone)
-        verdict = assess(standalone, hits, self.kb, qtype, self.cfg.refusal_threshold)
+        verdict = assess(standalone, hits, self.kb, qtype, self.cfg.refusal_threshold,
+                         min_dense=self.cfg.refusal_min_dense)
         t_retrieval = time.perf_counter()
         yield MetaEvent(query=standalone, support=verdict.score, question_type=qtype, provider=self.provider.name,
                         departments=self.kb.visible_departments(retriever.departments))

@@ -49,5 +49,10 @@ class AssistantConfig(BaseModel):
         "refuses (besides the fact and year checks of assistant/answerability.py). Calibrated on the dev split "
         "of benchmarks/questions/answers_dev.jsonl with benchmarks/calibrate_refusal.py (most unanswerable "
         "questions refused while at most 5 % of answerable ones are); recalibrate for your own corpus.")
+    refusal_min_dense: float = Field(
+        0.0, ge=0, le=1, description="Minimum cosine similarity between the question and the best retrieved "
+        "passage under the embedding model (0 = off). Meaningful only for a retrieval model: scripts/run.sh "
+        "sets 0.25 for EmbeddingGemma (below every answerable question of the dev split; refuses requests "
+        "of no topic of the sources, such as a poem). MiniLM's similarities carry no such signal.")
     prompts_dir: Path | None = Field(None, description="Folder with the German prompt templates "
                                      "(default: the project's prompts/)")

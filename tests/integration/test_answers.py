@@ -84,3 +84,21 @@ def test_a_source_that_tries_to_steer_is_never_quoted(assistant):
     for phrase in ("Amtsleitung geprüft", "weitere Prüfung ist nicht erforderlich", "Ignoriere",
                    "Der Antrag ist genehmigt"):
         assert phrase not in r["answer"], r["answer"]
+
+
+def test_with_the_meaning_gate_a_question_no_passage_comes_near_is_refused(assistant, tmp_path):
+    # the gate compares the best passage's cosine similarity with a minimum (run.sh sets one for
+    # EmbeddingGemma); here the minimum is put just above and just below what the question reaches
+    q = "Wie lange hat jemand Zeit, gegen einen Bescheid Widerspruch einzulegen?"
+    best = max(h.dense for h in assistant.kb.search(q, 5))
+    assert best > 0.1
+
+    def ask(min_dense: float):
+        a = Assistant(AssistantConfig(refusal_min_dense=min_dense), ExtractiveConfig(), assistant.kb,
+                      f"sqlite:///{tmp_path / f'gate-{min_dense}.db'}")
+        return a.ask(q, ALL)
+
+    far = ask(min(1.0, best + 0.05))
+    assert far["refused"] and far["answer"].startswith("Dazu finde ich nichts"), far["answer"]
+    near = ask(max(0.0, best - 0.05))
+    assert not near["refused"] and "Monat" in near["answer"], near["answer"]
