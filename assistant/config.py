@@ -48,7 +48,7 @@ class AssistantConfig(BaseModel):
         0.03, ge=0, le=1, description="Minimum answerability score of the retrieved passages; below it Lotse "
         "refuses (besides the fact and year checks of assistant/answerability.py). Calibrated on the dev split "
         "of benchmarks/questions/answers_dev.jsonl with benchmarks/calibrate_refusal.py (most unanswerable "
-        "questions refused while at most 5 % of answerable ones are); recalibrate for your own corpus.")
+        "questions refused while at most 6 % of answerable ones are); recalibrate for your own corpus.")
     refusal_min_dense: float = Field(
         0.0, ge=0, le=1, description="Minimum cosine similarity between the question and the best retrieved "
         "passage under the embedding model (0 = off). Meaningful only for a retrieval model: scripts/run.sh "

@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     efile_timeout_s: float = Field(10.0, gt=0, description="Seconds per e-file request")
     efile_kind: Literal["eakte_rest", "xdomea"] = Field(
         "eakte_rest", description="E-file connector: eakte_rest (REST interface at LOTSE_EFILE_URL) or xdomea "
-        "(read-only import of XDOMEA 3.x export packages from LOTSE_EFILE_XDOMEA_DIR)")
+        "(read-only import of XDOMEA 2.3, 2.4 and 3.x export packages from LOTSE_EFILE_XDOMEA_DIR)")
     # an empty LOTSE_EFILE_XDOMEA_DIR means unset (not the current directory)
     efile_xdomea_dir: Annotated[Path | None, BeforeValidator(lambda v: v or None)] = Field(
         None, description="Directory with XDOMEA export packages (*.zip), used when LOTSE_EFILE_KIND=xdomea")

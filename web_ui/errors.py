@@ -43,6 +43,7 @@ from assistant.letters.rules import RulesError
 from assistant.library import LibraryError
 from assistant.report import ReportError
 from assistant.training import ForbiddenError, TrainingConflict, TrainingError
+from indexer.errors import IndexingError, LoaderError
 
 from . import messages as msg
 
@@ -107,6 +108,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(AssistantError)
     async def _business_error(_: Request, exc: AssistantError):
         return JSONResponse({"detail": exc.message}, status_code=status_for(exc))
+
+    @app.exception_handler(IndexingError)
+    async def _index_error(_: Request, exc: IndexingError):
+        if isinstance(exc, LoaderError):  # one file could not be read: its German reason, nothing lost
+            return JSONResponse({"detail": str(exc)}, status_code=422)
+        # the vector store or index database failed: the details (paths, hosts) go to the log only
+        log.error("knowledge base unavailable: %s", exc)
+        return JSONResponse({"detail": msg.INDEX_UNAVAILABLE}, status_code=503)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException):

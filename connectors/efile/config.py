@@ -12,7 +12,7 @@ class EFileConfig(BaseModel):
     """Where and how to reach the e-file; ``kind="none"`` switches the e-file off.
 
     ``kind="eakte_rest"``: the REST interface (EAI) at ``url``. ``kind="xdomea"``: read-only import of
-    XDOMEA 3.x export packages (ZIP files) from ``xdomea_dir`` (see ``docs/xdomea.md``).
+    XDOMEA 2.3, 2.4 and 3.x export packages (ZIP files) from ``xdomea_dir`` (see ``docs/xdomea.md``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -152,3 +152,30 @@ def test_role_check_is_a_dependency_with_a_german_403():
     assert r.status_code == 403 and r.json() == {"detail": "Dafür fehlt Ihnen die Rolle Prüfung."}
     app.state.who["p"] = Principal("rita", "Rita", frozenset({"pruefung"}))
     assert c.get("/api/review").json() == {"user": "rita"}
+
+
+def test_a_failing_knowledge_base_is_a_german_503_without_internal_details():
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from indexer.errors import LoaderError, StoreError
+    from web_ui import messages
+    from web_ui.errors import install
+
+    app = FastAPI()
+    install(app)
+
+    @app.get("/store")
+    def store():
+        raise StoreError("Vektorspeicher (Chroma, embedded) nicht erreichbar unter /srv/lotse/data: disk I/O")
+
+    @app.get("/file")
+    def file():
+        raise LoaderError("antrag.pdf", "Die Datei ist kein gültiges PDF (Kopfzeile fehlt).")
+
+    client = TestClient(app, raise_server_exceptions=False)
+    r = client.get("/store")
+    assert r.status_code == 503 and r.json() == {"detail": messages.INDEX_UNAVAILABLE}
+    assert "/srv/lotse" not in r.text
+    r = client.get("/file")
+    assert r.status_code == 422 and "kein gültiges PDF" in r.json()["detail"]
