@@ -6,13 +6,14 @@ The assistant uses :class:`KnowledgeBase` and the data shapes below; nothing els
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .catalog import Catalog
+from .catalog import Catalog, FileRecord, FileWarning, IndexRecord
 from .config import ChromaConfig, IndexConfig
 from .embeddings import LocalEmbedder, StaticEmbedder
 from .errors import IndexingError, LoaderError, StoreError
-from .pipeline import Indexer, IndexReport
+from .pipeline import Indexer, IndexReport, IndexWriter
 from .analysis import analyze, analyze_query
 from .search import Hit, HybridSearcher, SourceRef, support_score
 from .text import split_sentences
@@ -23,7 +24,11 @@ DEMO_CORPUS = Path(__file__).resolve().parent / "demo_corpus"
 
 
 class KnowledgeBase:
-    """Front of the indexer layer: index folders, search, report status.
+    """Front of the indexer layer: index folders, search, report status, and write records.
+
+    Every write to the index (folders through :meth:`index`, e-file cases through
+    :class:`indexer.cases.CaseSync`) goes through :meth:`write_records` and :meth:`remove`: one
+    crash-safe protocol for catalog and vector store (:class:`indexer.pipeline.IndexWriter`).
 
     Collaborators can be injected (tests, benchmarks); by default they are built
     from the configuration and ``data_dir``.
@@ -44,11 +49,36 @@ class KnowledgeBase:
         self.embedder = embedder
         self.catalog = catalog or Catalog(self.data_dir / "index.sqlite3")
         self.vectors = vectors or VectorStore(cfg.chroma, self.data_dir, self.embedder.model_id)
-        self.indexer = Indexer(cfg, self.catalog, self.vectors, self.embedder)
+        self.writer = IndexWriter(self.catalog, self.vectors, self.embedder)
+        self.indexer = Indexer(cfg, self.catalog, self.vectors, self.embedder, writer=self.writer)
         self.searcher = HybridSearcher(cfg, self.catalog, self.vectors, self.embedder)
 
     def index(self, path: Path, **kw) -> IndexReport:
         return self.indexer.index_path(Path(path), **kw)
+
+    # -- writing records (crash-safe; see IndexWriter) ---------------------------------------------
+    def write_records(self, records: Sequence[IndexRecord]) -> int:
+        """Store ``records`` in catalog and vector store, each replacing what its ``file_key`` held;
+        returns the number of chunks written. Crash-safe: after ``kill -9`` the next writer (or
+        :meth:`recover`) completes or rolls back the interrupted write."""
+        return self.writer.write(records)
+
+    def remove(self, file_keys: Iterable[str]) -> int:
+        """Remove the records under ``file_keys`` from catalog and vector store (crash-safe like
+        :meth:`write_records`); returns how many of them were indexed."""
+        return self.writer.remove(file_keys)
+
+    def recover(self) -> int:
+        """Replay the journal of interrupted writes; returns how many were replayed."""
+        return self.writer.recover()
+
+    def generation(self) -> int:
+        """A number that grows with every committed write or removal (also by other processes)."""
+        return self.catalog.generation()
+
+    def records_under(self, root: str) -> dict[str, FileRecord]:
+        """file_key -> (digest, chunk ids) of every record stored under ``root``."""
+        return self.catalog.files_under(root)
 
     def ensure_demo_corpus(self, progress: bool = False) -> IndexReport | None:
         """Index the bundled demo corpus when the index is empty (first start)."""
@@ -82,5 +112,5 @@ class KnowledgeBase:
         return s
 
 
-__all__ = ["KnowledgeBase", "IndexConfig", "ChromaConfig", "Hit", "SourceRef", "IndexReport",
+__all__ = ["KnowledgeBase", "IndexRecord", "FileRecord", "FileWarning", "IndexConfig", "ChromaConfig", "Hit", "SourceRef", "IndexReport",
            "IndexingError", "LoaderError", "StoreError", "DEMO_CORPUS", "analyze", "analyze_query", "split_sentences"]

@@ -8,11 +8,14 @@ controlled vocabularies, scrubbed free text only on request) and indexes it as o
 ``section=<Verfahren>``, department from the procedure type (Wohngeld S-III, Unterhaltsvorschuss
 S-II, Hilfe zur Pflege / Grundsicherung / BuT S-I, Zuschuss S-Z).
 
-* **Incremental**: a per-case digest of the record lives in ``<data_dir>/cases.sqlite3`` (and, as
-  for files, in the catalog). Unchanged cases are skipped, changed ones replaced, cases the e-file
-  no longer returns (closed away, cancelled, deleted) removed.
-* **Crash-safe**: writes go through the catalog's journal (``begin_change``/``end_change``), like
-  :class:`indexer.pipeline.Indexer`; chunk ids come from content, so reruns are idempotent.
+* **Incremental**: the digest of each case record lives in the catalog (like a file's digest); the
+  catalog's ``case_state`` holds which Aktenplan entry and which run last saw a case, ``case_runs``
+  the runs (data dirs from before keep theirs in ``cases.sqlite3``, taken over once and left as is).
+  Unchanged cases are skipped, changed ones replaced, cases the e-file no longer returns (closed
+  away, cancelled, deleted) removed.
+* **Crash-safe**: records are written and removed through :meth:`indexer.KnowledgeBase.write_records`
+  and :meth:`~indexer.KnowledgeBase.remove`, the same journaled protocol as the folder indexer;
+  chunk ids come from content, so reruns are idempotent.
 * **Resumable**: an e-file error mid-sync (``SourceUnavailable`` and any other ``ConnectorError``)
   ends the run with a German message in the report; what was written stays, nothing is removed,
   and the next run continues the interrupted one (cases finished in it are not read again).
@@ -34,11 +37,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,11 +49,11 @@ from connectors.efile.protocol import EFileConnector
 from connectors.errors import ConnectorError
 
 from .case_reader import SEARCH_LIMIT, ChildReader, ConfigError, LocalReader, ReaderFailure, ReadResult
-from .catalog import FileRecord
+from .catalog import Catalog, FileRecord, IndexRecord
 from .chunking import Chunk
 from .errors import IndexingError
 from .pii import CaseRecord, CaseRecordBuilder
-from .pipeline import Progress, chunk_terms, embed_text
+from .pipeline import Progress, chunk_terms
 from .search import CASE_DOC_TYPE
 
 log = logging.getLogger(__name__)
@@ -61,18 +61,7 @@ log = logging.getLogger(__name__)
 ROOT = "efile"
 DOC_TYPE = CASE_DOC_TYPE
 RESUME_MAX_AGE_S = 24 * 3600
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS cases (
-  coo TEXT PRIMARY KEY, file_key TEXT NOT NULL, apentry TEXT, digest TEXT NOT NULL,
-  run_id INTEGER, synced_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS runs (
-  run_id INTEGER PRIMARY KEY AUTOINCREMENT, scope TEXT NOT NULL, started_at REAL NOT NULL,
-  finished_at REAL, status TEXT NOT NULL, error TEXT
-);
-"""
-
+LEGACY_STATE_FILE = "cases.sqlite3"  # the sync state before it moved into the catalog
 
 def file_key(coo: str) -> str:
     return f"{ROOT}::{coo}"
@@ -124,86 +113,36 @@ class SyncReport:
 
 
 class CaseState:
-    """``cases.sqlite3``: per-case digest and the runs (for resuming)."""
+    """The sync's bookkeeping in the catalog (``case_state``, ``case_runs``): which Aktenplan entry and
+    run last saw a case, and the runs for resuming. Digests are the catalog's own (``files``)."""
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self._local = threading.local()
-        self._conn().executescript(_SCHEMA)
+    def __init__(self, catalog: Catalog, legacy_path: Path | None = None):
+        self.catalog = catalog
+        if legacy_path is not None and catalog.adopt_case_state(legacy_path):
+            log.info("case sync state taken over from %s", legacy_path.name)
 
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def _tx(self):
-        db = self._conn()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
-    # cases -------------------------------------------------------------------------------
-    def cases(self) -> dict[str, tuple[str, str | None, int | None]]:
+    def cases(self) -> dict[str, tuple[str | None, str | None, int | None]]:
         """coo -> (digest, apentry, run_id)."""
-        return {r[0]: (r[1], r[2], r[3]) for r in
-                self._conn().execute("SELECT coo, digest, apentry, run_id FROM cases")}
+        return self.catalog.case_states()
 
-    def upsert(self, rows: Iterable[tuple[str, str | None, str, int]]) -> None:
-        """rows: (coo, apentry, digest, run_id)."""
-        now = time.time()
-        with self._tx() as db:
-            db.executemany(
-                "INSERT INTO cases(coo, file_key, apentry, digest, run_id, synced_at) VALUES(?,?,?,?,?,?) "
-                "ON CONFLICT(coo) DO UPDATE SET apentry=excluded.apentry, digest=excluded.digest, "
-                "run_id=excluded.run_id, synced_at=excluded.synced_at",
-                [(coo, file_key(coo), ap, dg, run, now) for coo, ap, dg, run in rows])
-
-    def touch(self, coos: Sequence[str], run_id: int) -> None:
-        if not coos:
-            return
-        with self._tx() as db:
-            db.executemany("UPDATE cases SET run_id=? WHERE coo=?", [(run_id, c) for c in coos])
+    def upsert(self, rows: Iterable[tuple[str, str | None, int]]) -> None:
+        """rows: (coo, apentry, run_id)."""
+        self.catalog.set_case_states((coo, file_key(coo), ap, run) for coo, ap, run in rows)
 
     def delete(self, coo: str) -> None:
-        with self._tx() as db:
-            db.execute("DELETE FROM cases WHERE coo=?", (coo,))
+        self.catalog.drop_case_state(coo)
 
-    # runs --------------------------------------------------------------------------------
     def resumable_run(self, scope: str, max_age_s: float) -> int | None:
-        row = self._conn().execute(
-            "SELECT run_id, scope, started_at, status FROM runs ORDER BY run_id DESC LIMIT 1").fetchone()
-        if row and row[1] == scope and row[3] in ("running", "failed") and time.time() - row[2] <= max_age_s:
-            return int(row[0])
-        return None
+        return self.catalog.resumable_case_run(scope, max_age_s)
 
     def start_run(self, scope: str, resume: int | None) -> int:
-        with self._tx() as db:
-            if resume is not None:
-                db.execute("UPDATE runs SET status='running', error=NULL WHERE run_id=?", (resume,))
-                return resume
-            cur = db.execute("INSERT INTO runs(scope, started_at, status) VALUES(?,?,'running')",
-                             (scope, time.time()))
-            return int(cur.lastrowid)
+        return self.catalog.start_case_run(scope, resume)
 
     def finish_run(self, run_id: int, status: str, error: str | None = None) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE runs SET status=?, error=?, finished_at=? WHERE run_id=?",
-                       (status, error, time.time(), run_id))
+        self.catalog.finish_case_run(run_id, status, error)
+
+    def close(self) -> None:
+        """Nothing of its own to close (the catalog's connection belongs to the knowledge base)."""
 
 
 class _Abort(Exception):
@@ -223,7 +162,7 @@ class CaseSync:
 
     def __init__(self, kb, source: EFileConfig | EFileConnector, *, apentries: Sequence[str] | None = None,
                  builder: CaseRecordBuilder | None = None, workers: int = 8, batch_size: int = 64,
-                 state_path: Path | None = None, resume_max_age_s: float = RESUME_MAX_AGE_S):
+                 resume_max_age_s: float = RESUME_MAX_AGE_S):
         self.kb = kb
         self.efile_cfg = source if isinstance(source, EFileConfig) else None
         self.connector = None if self.efile_cfg is not None else source
@@ -236,7 +175,7 @@ class CaseSync:
         self.builder = builder or CaseRecordBuilder(default_department=kb.cfg.default_department)
         self.workers = max(1, workers)
         self.batch_size = max(1, batch_size)
-        self.state = CaseState(state_path or Path(kb.data_dir) / "cases.sqlite3")
+        self.state = CaseState(kb.catalog, Path(kb.data_dir) / LEGACY_STATE_FILE)
         self.resume_max_age_s = resume_max_age_s
 
     # -- public -----------------------------------------------------------------------------
@@ -287,12 +226,12 @@ class CaseSync:
               on_case: Callable[[str], None] | None) -> SyncReport:
         report = SyncReport()
         scope = "all" if case_coos is None else "explicit"
-        self.kb.indexer.recover()
+        self.kb.recover()
         resume = self.state.resumable_run(scope, self.resume_max_age_s)
         run_id = self.state.start_run(scope, resume)
         report.run_id, report.resumed = run_id, resume is not None
         known_state = self.state.cases()
-        indexed = self.kb.catalog.files_under(ROOT)
+        indexed = self.kb.records_under(ROOT)
         done_before = {c for c, (_, _, r) in known_state.items() if resume is not None and r == resume}
         processed = 0
         total = 0
@@ -420,7 +359,7 @@ class CaseSync:
         if to_write:
             self._write(to_write, indexed, run_id, report)
         if unchanged:
-            self.state.upsert((c, apentry_of.get(c), indexed[file_key(c)].digest, run_id) for c in unchanged)
+            self.state.upsert((c, apentry_of.get(c), run_id) for c in unchanged)
         if failure is not None:
             raise failure
         return len(results)
@@ -439,48 +378,25 @@ class CaseSync:
 
     def _write(self, items: list[tuple[CaseRecord, str | None]], indexed: dict[str, FileRecord], run_id: int,
                report: SyncReport) -> None:
-        kb = self.kb
         built = [(rec, ap, *self._chunk(rec)) for rec, ap in items]
-        chunks = [c for _, _, c, _ in built]
-        known = kb.vectors.existing_embeddings([c.chunk_id for c in chunks])
-        todo = [c for c in chunks if c.chunk_id not in known]
-        if todo:
-            fresh = kb.embedder.embed_documents([embed_text(c.title, c.section, c.text) for c in todo])
-            known.update({c.chunk_id: v for c, v in zip(todo, fresh)})
-        old_ids: list[str] = []
-        for rec, _, _, _ in built:
-            prev = indexed.get(file_key(rec.coo))
-            if prev is not None:
-                old_ids.extend(prev.chunk_ids)
-        new_ids = [c.chunk_id for c in chunks]
-        pid = kb.catalog.begin_change(old_ids + new_ids)
-        kb.vectors.upsert(new_ids, [known[i] for i in new_ids],
-                          [{"department": c.department, "doc_type": c.doc_type, "source": c.source} for c in chunks])
-        for rec, _, chunk, terms in built:
-            key = file_key(rec.coo)
-            kb.catalog.replace_file(file_key=key, root=ROOT, source=chunk.source, digest=chunk.content_hash,
-                                    title=chunk.title, department=chunk.department, doc_type=DOC_TYPE,
-                                    chunks=[chunk], terms=[terms])
-            if key in indexed:
+        records = [IndexRecord(file_key(rec.coo), ROOT, chunk.source, chunk.content_hash, chunk.title,
+                               chunk.department, DOC_TYPE, (chunk,), (terms,))
+                   for rec, _, chunk, terms in built]
+        report.chunks_written += self.kb.write_records(records)
+        for (rec, _, chunk, _), record in zip(built, records):
+            if record.file_key in indexed:
                 report.updated += 1
             else:
                 report.added += 1
-            indexed[key] = FileRecord(key, ROOT, chunk.source, chunk.content_hash, (chunk.chunk_id,))
-        new_set = set(new_ids)
-        kb.vectors.delete([i for i in dict.fromkeys(old_ids) if i not in new_set])
-        kb.catalog.end_change(pid)
-        self.state.upsert((rec.coo, ap, rec.digest(), run_id) for rec, ap, _, _ in built)
-        report.chunks_written += len(chunks)
-        log.debug("case sync: wrote %d case records", len(chunks))
+            indexed[record.file_key] = FileRecord(record.file_key, ROOT, chunk.source, chunk.content_hash,
+                                                  (chunk.chunk_id,))
+        self.state.upsert((rec.coo, ap, run_id) for rec, ap, _, _ in built)
+        log.debug("case sync: wrote %d case records", len(records))
 
     def _remove(self, coo: str, indexed: dict[str, FileRecord], report: SyncReport) -> None:
         key = file_key(coo)
-        rec = indexed.pop(key, None)
-        ids = list(rec.chunk_ids) if rec else self.kb.catalog.file_chunk_ids(key)
-        pid = self.kb.catalog.begin_change(ids)
-        self.kb.catalog.remove_file(key)
-        self.kb.vectors.delete(ids)
-        self.kb.catalog.end_change(pid)
+        indexed.pop(key, None)
+        self.kb.remove([key])
         self.state.delete(coo)
         report.removed += 1
         log.info("case %s removed from the index (no longer in the e-file)", coo)

@@ -1,11 +1,15 @@
 """The index catalog: files, chunks (text, metadata, lexical terms), per-file errors and warnings,
-and a crash journal.
+a crash journal, and the state of the e-file case sync (which run saw which case).
 
 SQLite in WAL mode. Chroma holds the vectors of the same chunk ids; the journal
-(``pending``) makes the pair crash-safe: before Chroma is touched for a file, the
-ids that may change are written down; after the catalog commit the stale ones are
-removed from Chroma and the journal entry is cleared. A rerun after ``kill -9``
-first replays the journal, so both stores agree again.
+(``pending``) makes the pair crash-safe. The protocol itself (journal, Chroma, one catalog
+transaction, stale vectors, clear the journal; replay after ``kill -9``) is
+:class:`indexer.pipeline.IndexWriter`, reached through :meth:`indexer.KnowledgeBase.write_records`
+and :meth:`indexer.KnowledgeBase.remove`; this module only stores.
+
+Every indexed unit (a policy file, an e-file case record) is a row of ``files`` with its digest;
+the case sync keeps no digest of its own (``case_state`` holds only the Aktenplan entry and the
+run that last saw a case, ``case_runs`` the runs for resuming).
 """
 
 from __future__ import annotations
@@ -43,6 +47,13 @@ CREATE TABLE IF NOT EXISTS warnings (
   detail TEXT NOT NULL DEFAULT '', at REAL NOT NULL, PRIMARY KEY (file_key, kind)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS case_state (
+  coo TEXT PRIMARY KEY, file_key TEXT NOT NULL, apentry TEXT, run_id INTEGER, synced_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS case_runs (
+  run_id INTEGER PRIMARY KEY AUTOINCREMENT, scope TEXT NOT NULL, started_at REAL NOT NULL,
+  finished_at REAL, status TEXT NOT NULL, error TEXT
+);
 """
 
 
@@ -62,6 +73,23 @@ class FileWarning:
     kind: str  # e.g. "steering"
     reason: str  # German, complete (shown as is)
     detail: str = ""  # e.g. the sentence that caused it (shortened)
+
+
+@dataclass(frozen=True)
+class IndexRecord:
+    """One indexed unit (a file, an e-file case record) as written by
+    :meth:`indexer.KnowledgeBase.write_records`: it replaces whatever was stored under ``file_key``."""
+
+    file_key: str
+    root: str
+    source: str
+    digest: str
+    title: str
+    department: str
+    doc_type: str
+    chunks: tuple[Chunk, ...]
+    terms: tuple[str, ...]  # analysed lexical terms, one string per chunk
+    warnings: tuple[FileWarning, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,6 +178,23 @@ class Catalog:
         return [r[0] for r in self._conn().execute(
             "SELECT chunk_id FROM chunks WHERE file_key=?", (file_key,))]
 
+    def existing_file_keys(self, file_keys: Iterable[str]) -> set[str]:
+        keys = list(file_keys)
+        found: set[str] = set()
+        db = self._conn()
+        for i in range(0, len(keys), 500):
+            part = keys[i:i + 500]
+            q = "SELECT file_key FROM files WHERE file_key IN (%s)" % ",".join("?" * len(part))
+            found.update(r[0] for r in db.execute(q, part))
+        return found
+
+    def chunk_ids_of(self, file_keys: Iterable[str]) -> list[str]:
+        """The stored chunk ids of all ``file_keys`` (in key order, without duplicates)."""
+        out: dict[str, None] = {}
+        for key in dict.fromkeys(file_keys):
+            out.update(dict.fromkeys(self.file_chunk_ids(key)))
+        return list(out)
+
     # -- journal ------------------------------------------------------------
     def begin_change(self, ids: Iterable[str]) -> int:
         with self._tx() as db:
@@ -174,27 +219,36 @@ class Catalog:
         return found
 
     # -- writes -------------------------------------------------------------
+    def replace_files(self, records: Iterable[IndexRecord]) -> None:
+        """Store the records' chunks, replacing what was stored under their keys, and their warnings
+        (replacing the old ones); one transaction for all of them."""
+        with self._tx() as db:
+            now = time.time()
+            for r in records:
+                db.execute("DELETE FROM chunks WHERE file_key=?", (r.file_key,))
+                db.executemany(
+                    "INSERT INTO chunks(chunk_id, file_key, source, title, section, heading_path, page, "
+                    "department, doc_type, text, terms, ordinal) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [(c.chunk_id, r.file_key, c.source, c.title, c.section, json.dumps(list(c.heading_path),
+                      ensure_ascii=False), c.page, c.department, c.doc_type, c.text, t, c.ordinal)
+                     for c, t in zip(r.chunks, r.terms)],
+                )
+                db.execute(
+                    "INSERT OR REPLACE INTO files(file_key, root, source, digest, title, department, doc_type, "
+                    "chunk_count, indexed_at) VALUES(?,?,?,?,?,?,?,?,?)",
+                    (r.file_key, r.root, r.source, r.digest, r.title, r.department, r.doc_type, len(r.chunks), now),
+                )
+                db.execute("DELETE FROM errors WHERE file_key=?", (r.file_key,))
+                self._write_warnings(db, r.file_key, r.source, r.warnings)
+            self._bump(db)
+
     def replace_file(self, *, file_key: str, root: str, source: str, digest: str, title: str,
                      department: str, doc_type: str, chunks: list[Chunk], terms: list[str],
                      warnings: Iterable[FileWarning] = ()) -> None:
-        """Store a file's chunks; its warnings are replaced by ``warnings`` in the same transaction."""
-        with self._tx() as db:
-            db.execute("DELETE FROM chunks WHERE file_key=?", (file_key,))
-            db.executemany(
-                "INSERT INTO chunks(chunk_id, file_key, source, title, section, heading_path, page, "
-                "department, doc_type, text, terms, ordinal) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(c.chunk_id, file_key, c.source, c.title, c.section, json.dumps(list(c.heading_path),
-                  ensure_ascii=False), c.page, c.department, c.doc_type, c.text, t, c.ordinal)
-                 for c, t in zip(chunks, terms)],
-            )
-            db.execute(
-                "INSERT OR REPLACE INTO files(file_key, root, source, digest, title, department, doc_type, "
-                "chunk_count, indexed_at) VALUES(?,?,?,?,?,?,?,?,?)",
-                (file_key, root, source, digest, title, department, doc_type, len(chunks), time.time()),
-            )
-            db.execute("DELETE FROM errors WHERE file_key=?", (file_key,))
-            self._write_warnings(db, file_key, source, warnings)
-            self._bump(db)
+        """Store one file's chunks (catalog only: writers go through
+        :meth:`indexer.KnowledgeBase.write_records`, which keeps Chroma in step)."""
+        self.replace_files([IndexRecord(file_key, root, source, digest, title, department, doc_type,
+                                        tuple(chunks), tuple(terms), tuple(warnings))])
 
     @staticmethod
     def _write_warnings(db: sqlite3.Connection, file_key: str, source: str, warnings: Iterable[FileWarning]) -> None:
@@ -213,13 +267,18 @@ class Catalog:
         return [r[0] for r in self._conn().execute(
             "SELECT text FROM chunks WHERE file_key=? ORDER BY ordinal", (file_key,))]
 
-    def remove_file(self, file_key: str) -> None:
+    def remove_files(self, file_keys: Iterable[str]) -> None:
+        """Remove files with their chunks, errors and warnings; one transaction."""
         with self._tx() as db:
-            db.execute("DELETE FROM chunks WHERE file_key=?", (file_key,))
-            db.execute("DELETE FROM files WHERE file_key=?", (file_key,))
-            db.execute("DELETE FROM errors WHERE file_key=?", (file_key,))
-            db.execute("DELETE FROM warnings WHERE file_key=?", (file_key,))
+            for file_key in file_keys:
+                db.execute("DELETE FROM chunks WHERE file_key=?", (file_key,))
+                db.execute("DELETE FROM files WHERE file_key=?", (file_key,))
+                db.execute("DELETE FROM errors WHERE file_key=?", (file_key,))
+                db.execute("DELETE FROM warnings WHERE file_key=?", (file_key,))
             self._bump(db)
+
+    def remove_file(self, file_key: str) -> None:
+        self.remove_files([file_key])
 
     def record_error(self, file_key: str, source: str, reason: str) -> None:
         with self._tx() as db:
@@ -267,3 +326,76 @@ class Catalog:
         by_dep = dict(db.execute("SELECT department, count(*) FROM files GROUP BY department").fetchall())
         return {"documents": files[0], "chunks": chunks, "last_indexed_at": files[1], "errors": errors,
                 "warnings": warnings, "documents_by_department": by_dep}
+
+    # -- e-file case sync state ----------------------------------------------------------------
+    def case_states(self) -> dict[str, tuple[str | None, str | None, int | None]]:
+        """coo -> (digest, apentry, run_id) of every case the sync knows; the digest is the indexed
+        record's (``files.digest``), None when the case is known but its record is not indexed."""
+        return {r[0]: (r[1], r[2], r[3]) for r in self._conn().execute(
+            "SELECT s.coo, f.digest, s.apentry, s.run_id FROM case_state s "
+            "LEFT JOIN files f ON f.file_key = s.file_key")}
+
+    def set_case_states(self, rows: Iterable[tuple[str, str, str | None, int]]) -> None:
+        """rows: (coo, file_key, apentry, run_id)."""
+        now = time.time()
+        with self._tx() as db:
+            db.executemany(
+                "INSERT INTO case_state(coo, file_key, apentry, run_id, synced_at) VALUES(?,?,?,?,?) "
+                "ON CONFLICT(coo) DO UPDATE SET file_key=excluded.file_key, apentry=excluded.apentry, "
+                "run_id=excluded.run_id, synced_at=excluded.synced_at",
+                [(coo, key, ap, run, now) for coo, key, ap, run in rows])
+
+    def drop_case_state(self, coo: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM case_state WHERE coo=?", (coo,))
+
+    def resumable_case_run(self, scope: str, max_age_s: float) -> int | None:
+        """The last sync run when it has this scope, did not finish and is at most ``max_age_s`` old."""
+        row = self._conn().execute(
+            "SELECT run_id, scope, started_at, status FROM case_runs ORDER BY run_id DESC LIMIT 1").fetchone()
+        if row and row[1] == scope and row[3] in ("running", "failed") and time.time() - row[2] <= max_age_s:
+            return int(row[0])
+        return None
+
+    def start_case_run(self, scope: str, resume: int | None) -> int:
+        with self._tx() as db:
+            if resume is not None:
+                db.execute("UPDATE case_runs SET status='running', error=NULL WHERE run_id=?", (resume,))
+                return resume
+            cur = db.execute("INSERT INTO case_runs(scope, started_at, status) VALUES(?,?,'running')",
+                             (scope, time.time()))
+            return int(cur.lastrowid)
+
+    def finish_case_run(self, run_id: int, status: str, error: str | None = None) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE case_runs SET status=?, error=?, finished_at=? WHERE run_id=?",
+                       (status, error, time.time(), run_id))
+
+    def adopt_case_state(self, old: Path) -> bool:
+        """Take over the sync state of a data dir from before it moved into the catalog (``cases.sqlite3``:
+        tables ``cases`` and ``runs``; their digest column is not needed, the catalog has the digests).
+        Only when the catalog holds no case state yet; the old file is read, never changed. True when
+        something was taken over."""
+        old = Path(old)
+        if not old.is_file():
+            return False
+        db = self._conn()
+        if db.execute("SELECT EXISTS(SELECT 1 FROM case_state) OR EXISTS(SELECT 1 FROM case_runs)").fetchone()[0]:
+            return False
+        src = sqlite3.connect(f"{old.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        try:
+            tables = {r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            cases = (src.execute("SELECT coo, file_key, apentry, run_id, synced_at FROM cases").fetchall()
+                     if "cases" in tables else [])
+            runs = (src.execute("SELECT run_id, scope, started_at, finished_at, status, error FROM runs").fetchall()
+                    if "runs" in tables else [])
+        finally:
+            src.close()
+        if not cases and not runs:
+            return False
+        with self._tx() as db:
+            db.executemany("INSERT OR IGNORE INTO case_state(coo, file_key, apentry, run_id, synced_at) "
+                           "VALUES(?,?,?,?,?)", cases)
+            db.executemany("INSERT OR IGNORE INTO case_runs(run_id, scope, started_at, finished_at, status, error) "
+                           "VALUES(?,?,?,?,?,?)", runs)
+        return True

@@ -6,14 +6,14 @@ import hashlib
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from connectors import SourceFile, scan_folder
 
 from .analysis import analyze, canonical_law, legal_refs
-from .catalog import Catalog, FileWarning
+from .catalog import Catalog, FileWarning, IndexRecord
 from .chunking import Chunk, chunk_blocks
 from .config import IndexConfig
 from .errors import LoaderError
@@ -140,13 +140,69 @@ class Progress:
             self._bar.close()
 
 
-class Indexer:
-    def __init__(self, cfg: IndexConfig, catalog: Catalog, vectors, embedder):
-        self.cfg, self.catalog, self.vectors, self.embedder = cfg, catalog, vectors, embedder
-        self.load_limits: LoadLimits = DEFAULT_LIMITS  # bounds per file (zip bombs, huge PDFs, endless lines)
+class IndexWriter:
+    """The one crash-safe write protocol for catalog + vector store (public as
+    :meth:`indexer.KnowledgeBase.write_records`, :meth:`~indexer.KnowledgeBase.remove`,
+    :meth:`~indexer.KnowledgeBase.recover`).
+
+    A write of records (replacing what is stored under their keys) or a removal of keys:
+
+    1. embeddings for the new chunks (chunks already in the vector store keep their vectors);
+    2. the ids that may change (old and new) are journaled in the catalog (``pending``);
+    3. the new vectors are upserted;
+    4. the catalog changes in one transaction (which also bumps the catalog's generation);
+    5. vectors of old ids that are gone now are deleted;
+    6. the journal entry is cleared.
+
+    A removal journals the stored ids, removes the keys from the catalog in one transaction, deletes
+    the vectors and clears the journal entry.
+
+    After ``kill -9`` at any point, :meth:`recover` (run before the first write of each writer, and at
+    the start of every indexing run and case sync) replays the journal: ids that the catalog does not
+    hold lose their vectors (an interrupted write rolls back), ids it holds without a vector are
+    embedded again (a committed write is completed). Catalog and vector store then hold exactly the
+    chunks of an uninterrupted run.
+    """
+
+    def __init__(self, catalog: Catalog, vectors, embedder):
+        self.catalog, self.vectors, self.embedder = catalog, vectors, embedder
+        self._recovered = False
+
+    def write(self, records: Sequence[IndexRecord]) -> int:
+        """Store ``records`` (each replaces what its ``file_key`` held); returns the number of chunks."""
+        records = list(records)
+        if not records:
+            return 0
+        self._recover_once()
+        chunks = [c for r in records for c in r.chunks]
+        vectors = self._vectors_for(chunks)
+        old_ids = self.catalog.chunk_ids_of(r.file_key for r in records)
+        new_ids = [c.chunk_id for c in chunks]
+        pid = self.catalog.begin_change(old_ids + new_ids)
+        self.vectors.upsert(new_ids, vectors, [_vector_meta(c) for c in chunks])
+        self.catalog.replace_files(records)
+        new_set = set(new_ids)
+        self.vectors.delete([i for i in old_ids if i not in new_set])
+        self.catalog.end_change(pid)
+        return len(chunks)
+
+    def remove(self, file_keys: Iterable[str]) -> int:
+        """Remove the files (records) under ``file_keys`` with their vectors; returns how many existed."""
+        keys = list(dict.fromkeys(file_keys))
+        if not keys:
+            return 0
+        self._recover_once()
+        present = self.catalog.existing_file_keys(keys)
+        ids = self.catalog.chunk_ids_of(keys)
+        pid = self.catalog.begin_change(ids)
+        self.catalog.remove_files(keys)
+        self.vectors.delete(ids)
+        self.catalog.end_change(pid)
+        return len(present)
 
     def recover(self) -> int:
         """Replay the crash journal so that Chroma holds exactly the catalog's chunk ids."""
+        self._recovered = True
         replayed = 0
         for pending_id, ids in self.catalog.pending_changes():
             live = self.catalog.existing_ids(ids)
@@ -161,27 +217,9 @@ class Indexer:
             log.info("recovered %d interrupted file changes", replayed)
         return replayed
 
-    def _missing_vectors(self, ids: set[str]) -> list[str]:
-        if not ids:
-            return []
-        got = self.vectors.has_ids(list(ids))
-        return [i for i in ids if i not in got]
-
-    def _reembed(self, ids: list[str]) -> None:
-        rows = self.catalog.chunks(ids)
-        ordered = [rows[i] for i in ids if i in rows]
-        vecs = self.embedder.embed_documents([embed_text(r.title, r.section, r.text) for r in ordered])
-        self.vectors.upsert([r.chunk_id for r in ordered], vecs,
-                            [{"department": r.department, "doc_type": r.doc_type, "source": r.source}
-                             for r in ordered])
-
-    def _vectors_for(self, chunks: list[Chunk]) -> list[list[float]]:
-        """Embeddings for chunks; unchanged chunks (same id = same content) reuse stored vectors."""
-        known = self.vectors.existing_embeddings([c.chunk_id for c in chunks])
-        todo = [c for c in chunks if c.chunk_id not in known]
-        fresh = self.embedder.embed_documents([embed_text(c.title, c.section, c.text) for c in todo])
-        known.update({c.chunk_id: v for c, v in zip(todo, fresh)})
-        return [known[c.chunk_id] for c in chunks]
+    def _recover_once(self) -> None:
+        if not self._recovered:
+            self.recover()
 
     def verify(self) -> dict:
         """Compare catalog and vector store; repair differences. Returns what was fixed."""
@@ -193,6 +231,45 @@ class Indexer:
         if missing:
             self._reembed(missing)
         return {"orphans_removed": len(orphans), "vectors_added": len(missing)}
+
+    def _missing_vectors(self, ids: set[str]) -> list[str]:
+        if not ids:
+            return []
+        got = self.vectors.has_ids(list(ids))
+        return [i for i in ids if i not in got]
+
+    def _reembed(self, ids: list[str]) -> None:
+        rows = self.catalog.chunks(ids)
+        ordered = [rows[i] for i in ids if i in rows]
+        vecs = self.embedder.embed_documents([embed_text(r.title, r.section, r.text) for r in ordered])
+        self.vectors.upsert([r.chunk_id for r in ordered], vecs, [_vector_meta(r) for r in ordered])
+
+    def _vectors_for(self, chunks: list[Chunk]) -> list[list[float]]:
+        """Embeddings for chunks; unchanged chunks (same id = same content) reuse stored vectors."""
+        known = self.vectors.existing_embeddings([c.chunk_id for c in chunks])
+        todo = [c for c in chunks if c.chunk_id not in known]
+        if todo:
+            fresh = self.embedder.embed_documents([embed_text(c.title, c.section, c.text) for c in todo])
+            known.update({c.chunk_id: v for c, v in zip(todo, fresh)})
+        return [known[c.chunk_id] for c in chunks]
+
+
+def _vector_meta(chunk) -> dict:
+    """What the vector store keeps next to a chunk's vector (for its filters)."""
+    return {"department": chunk.department, "doc_type": chunk.doc_type, "source": chunk.source}
+
+
+class Indexer:
+    def __init__(self, cfg: IndexConfig, catalog: Catalog, vectors, embedder, writer: IndexWriter | None = None):
+        self.cfg, self.catalog, self.vectors, self.embedder = cfg, catalog, vectors, embedder
+        self.writer = writer or IndexWriter(catalog, vectors, embedder)
+        self.load_limits: LoadLimits = DEFAULT_LIMITS  # bounds per file (zip bombs, huge PDFs, endless lines)
+
+    def recover(self) -> int:
+        return self.writer.recover()
+
+    def verify(self) -> dict:
+        return self.writer.verify()
 
     def rescan_warnings(self, force: bool = False) -> int:
         """Compute the warnings of files indexed by an older version from their stored chunk texts
@@ -241,12 +318,9 @@ class Indexer:
                     on_file(sf.source)
         finally:
             bar.close()
-        for key, rec in known.items():
+        for key in known:
             if key not in seen:
-                pid = self.catalog.begin_change(rec.chunk_ids)
-                self.catalog.remove_file(key)
-                self.vectors.delete(list(rec.chunk_ids))
-                self.catalog.end_change(pid)
+                self.writer.remove([key])
                 report.removed += 1
         self.catalog.clear_errors_under(root_key, failed)
         report.seconds = time.monotonic() - t0
@@ -275,18 +349,8 @@ class Indexer:
         law = canonical_law(meta.get("jurabk"))
         terms = [chunk_terms(c, law) for c in chunks]
         warnings = file_warnings(c.text for c in chunks)
-        vectors = self._vectors_for(chunks)
-        old_ids = list(previous.chunk_ids) if previous else []
-        new_ids = [c.chunk_id for c in chunks]
-        pid = self.catalog.begin_change(old_ids + new_ids)
-        self.vectors.upsert(new_ids, vectors,
-                            [{"department": dep, "doc_type": dtype, "source": sf.source} for _ in chunks])
-        self.catalog.replace_file(file_key=key, root=root_key, source=sf.source, digest=digest, title=title,
-                                  department=dep, doc_type=dtype, chunks=chunks, terms=terms, warnings=warnings)
-        new_set = set(new_ids)
-        self.vectors.delete([i for i in old_ids if i not in new_set])
-        self.catalog.end_change(pid)
-        report.chunks_written += len(chunks)
+        report.chunks_written += self.writer.write([IndexRecord(
+            key, root_key, sf.source, digest, title, dep, dtype, tuple(chunks), tuple(terms), tuple(warnings))])
         log.debug("indexed %s (%d chunks)", sf.source, len(chunks))
         for w in warnings:
             report.warnings.append(FileNotice(sf.source, w.reason))
