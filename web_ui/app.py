@@ -22,6 +22,7 @@ from . import messages as msg
 from .auth import Auth, install as install_auth
 from .errors import install as install_errors
 from .limits import DB_INT_MAX
+from .templates import render
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -382,7 +383,5 @@ def _document_german_errors(app: FastAPI) -> None:
     app.openapi = openapi
 
 
-FORBIDDEN_PAGE = """<!doctype html><html lang="de"><head><meta charset="utf-8"><title>Kein Zugriff – Lotse</title>
-<link rel="stylesheet" href="/static/app.css"></head><body><main id="main"><h1>Kein Zugriff</h1>
-<p>Für diese Seite fehlt Ihnen die nötige Rolle. Bitte wenden Sie sich an die Administration.</p>
-<p><a href="/">Zurück zum Chat</a></p></main></body></html>"""
+#: the page for a logged-in person without the page's role (templates/forbidden.html)
+FORBIDDEN_PAGE = render("forbidden.html")
