@@ -113,6 +113,35 @@ class Feedback(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
+class LoginFailure(Base):
+    """One failed login, counted by the login rate limit of every server process on this database. The key
+    is the SHA-256 of "user:<name>" or "addr:<address>" (no names or addresses in clear); rows older than
+    the window are deleted."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class ReindexJobRecord(Base):
+    """An administration re-index (state and progress), visible to every server process. ``slot`` is 1
+    while the job runs and NULL afterwards; its unique constraint lets only one job run at a time, across
+    processes and hosts. ``heartbeat_at`` is renewed while the running process lives."""
+
+    __tablename__ = "reindex_jobs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20))  # läuft | fertig | fehler
+    slot: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(String(400), default="")
+    reports: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of index reports
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 def make_engine(url: str) -> Engine:
     kw = {}
     if url.startswith("sqlite"):

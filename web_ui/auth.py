@@ -1,6 +1,7 @@
 """Login, sessions, CSRF protection and roles for the web app.
 
-- Local accounts (argon2id hashes, :mod:`assistant.accounts`) with a rate-limited login form.
+- Local accounts (argon2id hashes, :mod:`assistant.accounts`) with a rate-limited login form (failed
+  attempts counted in the database, :mod:`assistant.login_limit`, so every server process shares them).
 - OpenID Connect single sign-on (authorization code flow via authlib) when ``LOTSE_AUTH__OIDC__ISSUER``
   is set; roles and departments are mapped from token claims (Keycloak style by default).
 - Sessions live in a signed cookie (Starlette's SessionMiddleware); idle and absolute timeouts.
@@ -14,9 +15,6 @@ import html
 import logging
 import os
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, urlparse
@@ -27,6 +25,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from assistant import Principal
 from assistant.accounts import ROLES, AccountError, AccountStore
+from assistant.login_limit import LoginLimiter  # failed logins in the database: shared by all processes
 
 from . import messages as msg
 from .auth_config import AuthConfig, OIDCConfig
@@ -35,35 +34,6 @@ from .errors import RoleMissing
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-
-
-class LoginLimiter:
-    """Sliding-window count of failed logins per key (user name, client address)."""
-
-    def __init__(self, attempts: int, window_s: int):
-        self.attempts, self.window = attempts, window_s
-        self._fails: dict[str, deque] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def blocked(self, *keys: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            for k in keys:
-                q = self._fails[k]
-                while q and now - q[0] > self.window:
-                    q.popleft()
-                if len(q) >= self.attempts:
-                    return True
-        return False
-
-    def fail(self, *keys: str) -> None:
-        with self._lock:
-            for k in keys:
-                self._fails[k].append(time.monotonic())
-
-    def reset(self, key: str) -> None:
-        with self._lock:
-            self._fails.pop(key, None)
 
 
 def client_address(request: Request, trusted_proxies: list[str]) -> str:
@@ -153,7 +123,7 @@ class Auth:
 
     def __init__(self, cfg: AuthConfig, accounts: AccountStore):
         self.cfg, self.accounts = cfg, accounts
-        self.limiter = LoginLimiter(cfg.login_attempts, cfg.login_window_s)
+        self.limiter = LoginLimiter(cfg.login_attempts, cfg.login_window_s, accounts.Session)
         self.oauth = None
         if cfg.oidc.issuer:
             from authlib.integrations.starlette_client import OAuth

@@ -3,6 +3,7 @@ sign-on against a real OpenID Connect provider process (oidc-provider-mock)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import socket
@@ -21,6 +22,7 @@ from assistant.library import PolicyLibrary
 from tests.conftest import ROOT, demo_kb_copy, web_login
 
 PASSWORD = "ein-langes-passwort-1"
+_ADDRESSES = itertools.count()
 QUESTIONS = [json.loads(line) for line in (ROOT / "benchmarks/questions/demo_questions.jsonl").read_text(
     encoding="utf-8").splitlines() if line.strip()]
 
@@ -45,7 +47,9 @@ def client_for(system, user: str | None = None) -> TestClient:
     from web_ui.app import create_app
 
     app = create_app(system["settings"], system["assistant"], accounts=system["accounts"], library=system["library"])
-    c = TestClient(app)
+    # each client its own address: failed logins count per address in the shared database (as they would
+    # for one person at one computer), so one test's wrong passwords do not block the next test's logins
+    c = TestClient(app, client=(f"198.51.100.{next(_ADDRESSES) % 250 + 1}", 50000))
     if user:
         web_login(c, user, PASSWORD)
     return c

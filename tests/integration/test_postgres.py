@@ -41,7 +41,8 @@ PG_URL = os.environ.get("LOTSE_TEST_POSTGRES_URL")
 ANNA = Principal("anna", "Anna Beispiel")
 BERND = Principal("bernd", "Bernd Prüfer")
 TABLES = {"conversations", "messages", "audit_events", "letters", "letter_versions", "letter_comments",
-          "users", "feedback", "training_quizzes", "training_results", "model_answers", "web_sessions"}
+          "users", "feedback", "training_quizzes", "training_results", "model_answers", "web_sessions",
+          "login_failures", "reindex_jobs"}
 
 
 def _head() -> str:
