@@ -72,7 +72,9 @@ def _passage_terms(hit: Hit) -> frozenset[str]:
 
 
 def assess(question: str, hits: list[Hit], kb: KnowledgeBase, qtype: str, threshold: float,
-           min_dense: float = 0.0) -> Verdict:
+           min_dense: float = 0.0, nearest: float | None = None) -> Verdict:
+    """``hits``: the lexical ranking (the signals below are lexical); ``nearest``: the best cosine similarity
+    of the passages the answer is built from (default: of ``hits``), compared with ``min_dense``."""
     if not hits:
         return Verdict(False, 0.0, 0.0, 0.0, False, 0.0, "keine Textstelle gefunden")
     support = kb.support(question, hits)
@@ -97,7 +99,9 @@ def assess(question: str, hits: list[Hit], kb: KnowledgeBase, qtype: str, thresh
     off_topic = (score < OFF_TOPIC_MAX_SCORE and bool(unknown_nouns(question, kb))
                  and not (set(analyze(question)) & domain_terms()))
     # under a retrieval embedder, a question no passage comes near in meaning is about something else
-    far = min_dense > 0 and max(h.dense for h in hits) < min_dense
+    if nearest is None:
+        nearest = max(h.dense for h in hits)
+    far = min_dense > 0 and nearest < min_dense
     reasons = [(off_topic or far, "die Frage betrifft kein Thema der freigegebenen Quellen"),
                (year_missing, "das gefragte Jahr kommt in den Quellen nicht vor"),
                (fa < FACT_ANCHOR_MIN, "keine Angabe der gefragten Art zum Thema der Frage"),

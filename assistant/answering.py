@@ -118,8 +118,12 @@ class AnswerPipeline:
         qtype = question_type(question)
         if qtype == "other" and standalone != question:
             qtype = question_type(standalone)
-        verdict = assess(standalone, hits, self.kb, qtype, self.cfg.refusal_threshold,
-                         min_dense=self.cfg.refusal_min_dense)
+        # the answerability signals are lexical (BM25 support, term coverage, anchors): they are judged on
+        # the lexical ranking, so refusals do not depend on the embedder or the fusion weight
+        judged = self.kb.search(standalone, self.cfg.top_k, departments=retriever.departments, mode="lexical")
+        verdict = assess(standalone, judged or hits, self.kb, qtype, self.cfg.refusal_threshold,
+                         min_dense=self.cfg.refusal_min_dense,
+                         nearest=max((h.dense for h in hits), default=0.0))
         t_retrieval = time.perf_counter()
         yield MetaEvent(query=standalone, support=verdict.score, question_type=qtype, provider=self.provider.name,
                         departments=self.kb.visible_departments(retriever.departments))

@@ -31,16 +31,19 @@ def main() -> None:
     kb = build_knowledge_base(Settings(data_dir=args.data_dir))
     kb.index(DEMO_CORPUS, progress=False)
     k = Settings(data_dir=args.data_dir).assistant.top_k
+    min_dense = Settings(data_dir=args.data_dir).assistant.refusal_min_dense
 
     def load(split: str) -> list[tuple[dict, list]]:
         qs = [q for q in read_jsonl(QUESTIONS / f"answers_{split}.jsonl") if not q.get("followup")]
-        return [(q, kb.search(q["question"], k)) for q in qs]
+        # judged like the pipeline: lexical signals on the lexical ranking, the meaning gate on the answer's
+        return [(q, kb.search(q["question"], k, mode="lexical"), kb.search(q["question"], k)) for q in qs]
 
     def rates(rows, t: float) -> tuple[float, float]:
-        ans = [q for q, _ in rows if q["answerable"]]
+        ans = [q for q, _, _ in rows if q["answerable"]]
         refused_ans = refused_una = 0
-        for q, hits in rows:
-            v = assess(q["question"], hits, kb, question_type(q["question"]), t)
+        for q, judged, hits in rows:
+            v = assess(q["question"], judged or hits, kb, question_type(q["question"]), t, min_dense=min_dense,
+                       nearest=max((h.dense for h in hits), default=0.0))
             if q["answerable"]:
                 refused_ans += not v.answerable
             else:
