@@ -51,12 +51,10 @@ def cmd_ask(args, settings) -> int:
 def cmd_serve(args, settings) -> int:
     import uvicorn
 
+    from assistant.accounts import AccountStore
     from web_ui.app import UVICORN_OPTIONS, create_app
 
-    from .factory import build_assistant, build_letter_service
-
-    from assistant.accounts import AccountStore
-    from assistant.library import PolicyLibrary
+    from .factory import build_services
 
     accounts = AccountStore(settings.db_url())
     initial = settings.auth.initial_admin_password
@@ -67,31 +65,11 @@ def cmd_serve(args, settings) -> int:
               f"Einmaliges Passwort: {generated}\nBitte nach der Anmeldung weitere Konten anlegen "
               f"(Verwaltung oder `lotse user add`) und das Passwort ändern (`lotse user passwd admin`).\n{bar}",
               flush=True)
-    assistant = build_assistant(settings, progress=True)  # indexes the demo corpus on first start
-    library = PolicyLibrary(assistant.kb, settings.data_dir / "policy", assistant.Session)
-    app = create_app(settings, assistant, letters=build_letter_service(settings, assistant.kb, assistant.provider),
-                     accounts=accounts, library=library, **_optional_services(assistant))
+    services = build_services(settings, accounts, progress=True)  # indexes the demo corpus on first start
+    app = create_app(services)
     uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info",
                 **UVICORN_OPTIONS)
     return 0
-
-
-def _optional_services(assistant) -> dict:
-    """Training and report services (built when their modules are present)."""
-    out = {}
-    try:
-        from assistant.training import TrainingService
-
-        out["training"] = TrainingService(assistant.Session, assistant.kb)
-    except ImportError:
-        pass
-    try:
-        from assistant.report import ReportService
-
-        out["report"] = ReportService(assistant.Session)
-    except ImportError:
-        pass
-    return out
 
 
 def cmd_sync_cases(args, settings) -> int:

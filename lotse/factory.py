@@ -36,3 +36,21 @@ def build_letter_service(settings: Settings, kb, provider=None):
     rewriter = getattr(provider, "rewrite_plain", None) if provider is not None and provider.is_llm else None
     return LetterService(settings.db_url(), build_connector(settings.efile_config()), kb, settings.letters,
                          rewriter=rewriter)
+
+
+def build_services(settings: Settings, accounts=None, *, progress: bool = False):
+    """Everything ``lotse serve`` serves, built once: accounts (``accounts`` or a store on the database),
+    assistant (indexes the demo corpus on first start), letters, policy library, training and report
+    (:class:`web_ui.services.Services`, kept on ``app.state.services``)."""
+    from assistant.accounts import AccountStore
+    from assistant.library import PolicyLibrary
+    from assistant.report import ReportService
+    from assistant.training import TrainingService
+    from web_ui.services import Services
+
+    assistant = build_assistant(settings, progress=progress)
+    return Services(settings=settings, accounts=accounts or AccountStore(settings.db_url()), assistant=assistant,
+                    letters=build_letter_service(settings, assistant.kb, assistant.provider),
+                    training=TrainingService(assistant.Session, assistant.kb),
+                    report=ReportService(assistant.Session),
+                    library=PolicyLibrary(assistant.kb, settings.data_dir / "policy", assistant.Session))

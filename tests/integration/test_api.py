@@ -15,6 +15,7 @@ from tests.conftest import demo_kb_copy, web_login
 def client(tmp_path_factory, demo_index, embedder):
     from lotse.settings import load_settings
     from web_ui.app import create_app
+    from web_ui.services import Services
 
     data = tmp_path_factory.mktemp("api")
     kb = demo_kb_copy(demo_index, data, embedder)
@@ -23,7 +24,7 @@ def client(tmp_path_factory, demo_index, embedder):
     from assistant.accounts import AccountStore
 
     AccountStore(settings.db_url()).add("sb", "Sachbearbeitung Test", ["sachbearbeitung"], "*", "geheim-genug-1")
-    with TestClient(create_app(settings, assistant)) as c:
+    with TestClient(create_app(Services(settings=settings, assistant=assistant))) as c:
         web_login(c, "sb", "geheim-genug-1")
         yield c
 

@@ -39,10 +39,12 @@ def api(tmp_path_factory, demo_index, embedder):
     from assistant import Assistant, AssistantConfig, ExtractiveConfig
     from assistant.accounts import AccountStore
     from assistant.library import PolicyLibrary
-    from lotse.commands import _optional_services
+    from assistant.report import ReportService
+    from assistant.training import TrainingService
     from lotse.factory import build_letter_service
     from lotse.settings import load_settings
     from web_ui.app import create_app
+    from web_ui.services import Services
 
     data = tmp_path_factory.mktemp("fuzz")
     kb = demo_kb_copy(demo_index, data, embedder)
@@ -50,8 +52,10 @@ def api(tmp_path_factory, demo_index, embedder):
     st = load_settings(data_dir=data)
     accounts = AccountStore(st.db_url())
     accounts.add("sb", "Sachbearbeitung Test", ["sachbearbeitung"], "*", PASSWORD)
-    app = create_app(st, assistant, letters=build_letter_service(st, kb, assistant.provider), accounts=accounts,
-                     library=PolicyLibrary(kb, data / "policy", assistant.Session), **_optional_services(assistant))
+    app = create_app(Services(settings=st, assistant=assistant, accounts=accounts,
+                              letters=build_letter_service(st, kb, assistant.provider),
+                              library=PolicyLibrary(kb, data / "policy", assistant.Session),
+                              training=TrainingService(assistant.Session, kb), report=ReportService(assistant.Session)))
     with TestClient(app) as client:
         web_login(client, "sb", PASSWORD)
         # warm-up outside the fuzz budget: the first answer loads the analyzers, the first training

@@ -45,8 +45,10 @@ def system(tmp_path_factory, demo_index, embedder):
 
 def client_for(system, user: str | None = None) -> TestClient:
     from web_ui.app import create_app
+    from web_ui.services import Services
 
-    app = create_app(system["settings"], system["assistant"], accounts=system["accounts"], library=system["library"])
+    app = create_app(Services(settings=system["settings"], assistant=system["assistant"], accounts=system["accounts"],
+                              library=system["library"]))
     # each client its own address: failed logins count per address in the shared database (as they would
     # for one person at one computer), so one test's wrong passwords do not block the next test's logins
     c = TestClient(app, client=(f"198.51.100.{next(_ADDRESSES) % 250 + 1}", 50000))
@@ -195,9 +197,11 @@ def test_letter_endpoints_need_the_matching_role(system):
     not caseworkers cannot draft letters."""
     from assistant.letters.workflow import LetterService
     from web_ui.app import create_app
+    from web_ui.services import Services
 
     letters = LetterService(system["settings"].db_url(), None, system["assistant"].kb)  # no e-file needed here
-    app = create_app(system["settings"], system["assistant"], accounts=system["accounts"], letters=letters)
+    app = create_app(Services(settings=system["settings"], assistant=system["assistant"], accounts=system["accounts"],
+                              letters=letters))
     sb = TestClient(app)
     web_login(sb, "sb1", PASSWORD)
     assert sb.get("/api/letters/review-queue").status_code == 403
@@ -336,11 +340,13 @@ def oidc_provider():
 def sso_client(system, issuer: str) -> TestClient:
     from lotse.settings import load_settings
     from web_ui.app import create_app
+    from web_ui.services import Services
 
     settings = load_settings(data_dir=system["data"], auth={"oidc": {
         "issuer": issuer, "client_id": "lotse", "client_secret": "lotse-secret",
         "role_map": {"lotse-pruefung": "pruefung", "lotse-sachbearbeitung": "sachbearbeitung"}}})
-    return TestClient(create_app(settings, system["assistant"], accounts=system["accounts"]))
+    return TestClient(create_app(Services(settings=settings, assistant=system["assistant"],
+                                          accounts=system["accounts"])))
 
 
 def _sso_login(c: TestClient, sub: str):

@@ -258,8 +258,10 @@ def app_system(tmp_path_factory, embedder):
 
 def _client(system, user: str, password: str = PASSWORD) -> TestClient:
     from web_ui.app import create_app
+    from web_ui.services import Services
 
-    c = TestClient(create_app(system["settings"], system["assistant"], accounts=system["accounts"]))
+    c = TestClient(create_app(Services(settings=system["settings"], assistant=system["assistant"],
+                                        accounts=system["accounts"])))
     web_login(c, user, password)
     return c
 

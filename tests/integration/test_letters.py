@@ -481,12 +481,16 @@ def test_rest_api(service, generated):
     from fastapi.testclient import TestClient
 
     from web_ui.errors import install as install_errors
-    from web_ui.letters_api import letters_router
+    from web_ui import letters_api
+    from web_ui.services import Services, get_principal
 
     who = {"p": ANNA}
     app = FastAPI()
     install_errors(app)  # the statuses of business errors (web_ui.errors), as create_app installs them
-    app.include_router(letters_router(lambda: service, lambda: who["p"]))
+    app.state.services = Services(letters=service)
+    app.include_router(letters_api.router)
+    for dep in (get_principal, letters_api.author, letters_api.reviewer, letters_api.staff):  # no role checks here
+        app.dependency_overrides[dep] = lambda: who["p"]
     c = TestClient(app)
     spec = _pick(generated, {"unterhaltsvorschuss"})
     r = c.get("/api/letters/templates")

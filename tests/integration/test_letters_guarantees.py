@@ -116,14 +116,20 @@ class ApiServer:
         from fastapi import FastAPI, Header
 
         from web_ui.errors import install as install_errors
-        from web_ui.letters_api import letters_router
+        from web_ui import letters_api
+        from web_ui.services import Services, get_principal
 
         def principal(x_test_user: str = Header("anna")) -> Principal:
             return USERS[x_test_user]
 
         app = FastAPI()
         install_errors(app)  # the statuses of business errors (web_ui.errors), as create_app installs them
-        app.include_router(letters_router(lambda: service, principal, background_retry=background_retry))
+        app.state.services = Services(letters=service)
+        app.include_router(letters_api.router)
+        for dep in (get_principal, letters_api.author, letters_api.reviewer, letters_api.staff):  # no role checks
+            app.dependency_overrides[dep] = principal
+        if background_retry:
+            letters_api.install_filing_retry(app)
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]

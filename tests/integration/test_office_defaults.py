@@ -66,9 +66,10 @@ def office(tmp_path_factory, demo_index, embedder):
 
 def client_for(office, user: str | None = None, settings=None) -> TestClient:
     from web_ui.app import create_app
+    from web_ui.services import Services
 
-    app = create_app(settings or office["settings"], office["assistant"], accounts=office["accounts"],
-                     **office["services"])
+    app = create_app(Services(settings=settings or office["settings"], assistant=office["assistant"],
+                              accounts=office["accounts"], **office["services"]))
     c = TestClient(app)
     if user:
         web_login(c, user, PASSWORD)
@@ -215,9 +216,10 @@ def _failed_logins(base: str, n: int) -> list[int]:
 
 def test_rotating_x_forwarded_for_does_not_defeat_the_login_limit(office):
     from web_ui.app import create_app
+    from web_ui.services import Services
 
     # uvicorn as `lotse serve` runs it, clients on 127.0.0.1 (uvicorn's default would trust them)
-    app = create_app(office["settings"], office["assistant"], accounts=office["accounts"])
+    app = create_app(Services(settings=office["settings"], assistant=office["assistant"], accounts=office["accounts"]))
     base, server = _serve(app)
     try:
         assert _failed_logins(base, 4) == [401, 401, 401, 429]  # 3 attempts per address, whatever the header
@@ -226,7 +228,8 @@ def test_rotating_x_forwarded_for_does_not_defeat_the_login_limit(office):
     # behind a configured proxy the header names the client: each address has its own count
     behind = office["settings"].model_copy(update={"auth": office["settings"].auth.model_copy(
         update={"trusted_proxies": ["127.0.0.1/32"]})})
-    base, server = _serve(create_app(behind, office["assistant"], accounts=office["accounts"]))
+    base, server = _serve(create_app(Services(settings=behind, assistant=office["assistant"],
+                                              accounts=office["accounts"])))
     try:
         assert _failed_logins(base, 4) == [401, 401, 401, 401]
     finally:

@@ -20,7 +20,8 @@ from assistant.db import AuditEvent, Conversation, Feedback, Message, User, make
 from assistant.letters.models import Letter
 from assistant.report import ReportService
 from web_ui.errors import install as install_errors
-from web_ui.report_api import report_router
+from web_ui.report_api import router as report_router
+from web_ui.services import Services, get_principal
 
 NOW = datetime(2026, 3, 15, 10, 0, tzinfo=timezone.utc)
 YEAR_2025 = {"from": "2025-01-01", "to": "2025-12-31"}
@@ -137,7 +138,9 @@ def client(session_factory, principal):
     service = ReportService(session_factory, clock=lambda: NOW)
     app = FastAPI()
     install_errors(app)  # the statuses of business errors (web_ui.errors), as create_app installs them
-    app.include_router(report_router(lambda: service, lambda: principal["value"]))
+    app.state.services = Services(report=service)
+    app.include_router(report_router)
+    app.dependency_overrides[get_principal] = lambda: principal["value"]
     with TestClient(app) as c:
         yield c
 
@@ -397,7 +400,9 @@ def split_client(tmp_path):
     service = ReportService(Session, clock=lambda: NOW)
     app = FastAPI()
     install_errors(app)
-    app.include_router(report_router(lambda: service, lambda: viewer["value"]))
+    app.state.services = Services(report=service)
+    app.include_router(report_router)
+    app.dependency_overrides[get_principal] = lambda: viewer["value"]
     with TestClient(app) as c:
         yield c, viewer
     engine.dispose()

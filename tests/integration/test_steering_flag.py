@@ -64,6 +64,7 @@ def _steering(warnings: list[dict]) -> list[dict]:
 def test_steering_file_is_flagged_in_admin_status_and_stats_but_still_indexed(tmp_path, corpus, make_kb, run_lotse):
     from lotse.settings import load_settings
     from web_ui.app import create_app
+    from web_ui.services import Services
 
     data = tmp_path / "data"
     kb = make_kb(data)
@@ -89,7 +90,7 @@ def test_steering_file_is_flagged_in_admin_status_and_stats_but_still_indexed(tm
     accounts = AccountStore(settings.db_url())
     accounts.add("admin", "Administration", ["administration"], "*", PASSWORD)
     accounts.add("sb3", "Sachbearbeitung S-III", ["sachbearbeitung"], ["S-III"], PASSWORD)
-    app = create_app(settings, assistant, accounts=accounts)
+    app = create_app(Services(settings=settings, assistant=assistant, accounts=accounts))
     admin = TestClient(app)
     web_login(admin, "admin", PASSWORD)
     body = admin.get("/api/admin/index").json()

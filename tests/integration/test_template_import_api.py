@@ -24,6 +24,7 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 def app_env(tmp_path):
     from lotse.settings import load_settings
     from web_ui.app import create_app
+    from web_ui.services import Services
 
     folder = tmp_path / "vorlagen"
     shutil.copytree(TEMPLATES_DIR, folder)
@@ -36,7 +37,7 @@ def app_env(tmp_path):
     def no_assistant():
         raise AssertionError("the template import does not need the assistant")
 
-    app = create_app(settings, assistant_factory=no_assistant, letters=letters, accounts=accounts)
+    app = create_app(Services(settings=settings, assistant_factory=no_assistant, letters=letters, accounts=accounts))
     return app, letters, folder
 
 

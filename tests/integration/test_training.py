@@ -17,7 +17,8 @@ from assistant.training import BLANK, CURATED_NOTICE, TrainingService, load_lear
 from assistant.training_models import TrainingQuiz
 from tests.conftest import demo_kb_copy
 from web_ui.errors import install as install_errors
-from web_ui.training_api import training_router
+from web_ui.services import Services, get_principal
+from web_ui.training_api import router as training_router
 
 ANNA = Principal("anna", "Anna Lernende", frozenset({"sachbearbeitung"}))
 BERND = Principal("bernd", "Bernd Lernender", frozenset({"sachbearbeitung"}))
@@ -48,7 +49,9 @@ class Client:
         self.principal = ANNA
         app = FastAPI()
         install_errors(app)  # the statuses of business errors (web_ui.errors), as create_app installs them
-        app.include_router(training_router(lambda: service, lambda: self.principal))
+        app.state.services = Services(training=service)
+        app.include_router(training_router)
+        app.dependency_overrides[get_principal] = lambda: self.principal
         self.http = TestClient(app)
 
     def as_(self, principal: Principal) -> TestClient:
