@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 
 _FOLLOWUP = re.compile(r"^(und|aber|was ist mit|wie ist es mit|gilt das|auch)\b|\b(dafür|dazu|davon|hierfür|"
                        r"deren|dessen|damit|darauf|dabei|diese[rsmn]?|dies|das gleiche|ebenso)\b", re.I)
+# pronouns and particles that refer to the conversation (lower case only: "Sie" is the polite form)
+_ANAPHOR = re.compile(r"\b(er|sie|ihm|ihn|ihr|ihnen|dann|trotzdem|stattdessen|da)\b")
+# a noun of the question's own: a capitalised word that does not start the question
+_OWN_NOUN = re.compile(r"(?<!^)(?<![.?!:]\s)\b[A-ZÄÖÜ][a-zäöüß]+")
 
 
 class KnowledgeBaseRetriever(BaseRetriever):
@@ -83,11 +87,18 @@ def citation_dict(n: int, hit: Hit) -> dict:
 
 
 def rule_condense(question: str, history: list[tuple[str, str]]) -> str:
+    """Without an LLM: a follow-up is read together with the previous question.
+
+    A question is a follow-up when it points back ("Und wenn ...", "dafür", "Muss er dann ...") or is
+    short and names no thing of its own ("Bis wann?"). A short question with a noun of its own and no
+    pointer back ("Wie hoch ist die Zugspitze?") is a new question, not a continuation.
+    """
     last_user = next((c for r, c in reversed(history) if r == "user"), "")
     if not last_user:
         return question
-    short = len(question.split()) <= 8
-    if short or _FOLLOWUP.search(question):
+    points_back = bool(_FOLLOWUP.search(question) or _ANAPHOR.search(question))
+    short_without_topic = len(question.split()) <= 8 and not _OWN_NOUN.search(question)
+    if points_back or short_without_topic:
         return f"{question} {last_user}"
     return question
 

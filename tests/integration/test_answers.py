@@ -102,3 +102,20 @@ def test_with_the_meaning_gate_a_question_no_passage_comes_near_is_refused(assis
     assert far["refused"] and far["answer"].startswith("Dazu finde ich nichts"), far["answer"]
     near = ask(max(0.0, best - 0.05))
     assert not near["refused"] and "Monat" in near["answer"], near["answer"]
+
+
+def _run(assistant, question, history):
+    done = [ev for ev in assistant.pipeline.run(question, ALL, history=history) if ev["type"] == "done"]
+    return done[-1]
+
+
+def test_a_new_question_in_a_conversation_is_not_read_as_a_follow_up(assistant):
+    history = [("user", "Wie hoch ist das Schonvermögen in der Grundsicherung im Alter?"),
+               ("assistant", "Geschützt ist ein Barbetrag von 10.000 EUR ...")]
+    # a short question about something else: answered (or refused) on its own, never from the Schonvermögen
+    r = _run(assistant, "Wie hoch ist die Zugspitze?", history)
+    assert r["refused"], r["answer"]
+    # a real follow-up still takes the conversation along
+    r = _run(assistant, "Und wenn es 15.000 Euro wären?", history)
+    assert not r["refused"], r["answer"]
+    assert any(c["source"] == "S-I/grundsicherung_alter_faq.md" for c in r["citations"]), r["citations"]
