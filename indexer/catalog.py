@@ -179,13 +179,16 @@ class Catalog:
             "SELECT chunk_id FROM chunks WHERE file_key=?", (file_key,))]
 
     def existing_file_keys(self, file_keys: Iterable[str]) -> set[str]:
-        keys = list(file_keys)
+        return self._existing("SELECT file_key FROM files WHERE file_key IN (%s)", file_keys)
+
+    def _existing(self, query: str, values: Iterable[str]) -> set[str]:
+        """The ``values`` that ``query`` (one ``IN (%s)``) finds, asked in batches of 500 parameters."""
+        values = list(values)
         found: set[str] = set()
         db = self._conn()
-        for i in range(0, len(keys), 500):
-            part = keys[i:i + 500]
-            q = "SELECT file_key FROM files WHERE file_key IN (%s)" % ",".join("?" * len(part))
-            found.update(r[0] for r in db.execute(q, part))
+        for i in range(0, len(values), 500):
+            part = values[i:i + 500]
+            found.update(r[0] for r in db.execute(query % ",".join("?" * len(part)), part))
         return found
 
     def chunk_ids_of(self, file_keys: Iterable[str]) -> list[str]:
@@ -209,14 +212,7 @@ class Catalog:
         return [(r[0], json.loads(r[1])) for r in self._conn().execute("SELECT id, ids FROM pending")]
 
     def existing_ids(self, ids: Iterable[str]) -> set[str]:
-        ids = list(ids)
-        found: set[str] = set()
-        db = self._conn()
-        for i in range(0, len(ids), 500):
-            part = ids[i:i + 500]
-            q = "SELECT chunk_id FROM chunks WHERE chunk_id IN (%s)" % ",".join("?" * len(part))
-            found.update(r[0] for r in db.execute(q, part))
-        return found
+        return self._existing("SELECT chunk_id FROM chunks WHERE chunk_id IN (%s)", ids)
 
     # -- writes -------------------------------------------------------------
     def replace_files(self, records: Iterable[IndexRecord]) -> None:

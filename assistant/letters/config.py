@@ -14,10 +14,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from connectors.catalog import catalog
+from connectors.yamlfile import read_mapping
 
 #: the office file shipped with Lotse (the city edits it like the templates)
 OFFICE_FILE = Path(__file__).resolve().parent / "templates" / "regeln" / "dienststellen.yaml"
@@ -26,8 +26,8 @@ OFFICE_FILE = Path(__file__).resolve().parent / "templates" / "regeln" / "dienst
 Rechtsweg = Literal[catalog().rechtswege]  # type: ignore[valid-type]
 
 
-class BehoerdeConfig(BaseModel):
-    """Letterhead and contact block (``behoerde`` in the templates); values from the office file."""
+class _OfficeLetterhead(BaseModel):
+    """The office's letterhead fields, as the office file writes them for a letter without a procedure."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     amt: str
@@ -36,21 +36,16 @@ class BehoerdeConfig(BaseModel):
     plz_ort: str
     telefon: str
     email: str
+
+
+class BehoerdeConfig(_OfficeLetterhead):
+    """Letterhead and contact block (``behoerde`` in the templates); values from the office file."""
+
     internet: str
 
 
 class OfficeFileError(ValueError):
     """The office file cannot be read or is incomplete; the German message names the file."""
-
-
-class _OfficeLetterhead(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    amt: str
-    abteilung: str
-    strasse: str
-    plz_ort: str
-    telefon: str
-    email: str
 
 
 class OfficeData(BaseModel):
@@ -81,16 +76,7 @@ def load_office(path: str | Path | None = None) -> OfficeData:
 
 @lru_cache(maxsize=8)
 def _load_office(p: Path, _stamp: int) -> OfficeData:
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise OfficeFileError(f"Die Dienststellen-Datei {p} kann nicht gelesen werden ({exc.strerror}).") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (Zeile {mark.line + 1})" if mark is not None else ""
-        raise OfficeFileError(f"Die Dienststellen-Datei {p} ist kein gültiges YAML{where}.") from None
-    if not isinstance(data, dict):
-        raise OfficeFileError(f"Die Dienststellen-Datei {p} enthält keine Zuordnung (internet, ohne_verfahren).")
+    data = read_mapping(p, "Die Dienststellen-Datei", "internet, ohne_verfahren", OfficeFileError)
     try:
         return OfficeData.model_validate(data)
     except ValidationError as exc:

@@ -15,10 +15,10 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import ConnectorError
+from ..yamlfile import read_mapping
 
 CATALOG_FILE = Path(__file__).resolve().parent / "procedures.yaml"
 
@@ -288,17 +288,7 @@ def _aplan_parts(text: str) -> list[str]:
 
 
 def _read(path: Path) -> Mapping[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CatalogError(f"Der Verfahrenskatalog {path} kann nicht gelesen werden ({exc.strerror}).") from exc
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (Zeile {mark.line + 1})" if mark is not None else ""
-        raise CatalogError(f"Der Verfahrenskatalog {path} ist kein gültiges YAML{where}.") from exc
-    if not isinstance(data, dict):
-        raise CatalogError(f"Der Verfahrenskatalog {path} enthält keine Zuordnung (procedures, departments, ...).")
-    return data
+    return read_mapping(path, "Der Verfahrenskatalog", "procedures, departments, ...", CatalogError)
 
 
 def _german(err: Mapping[str, Any]) -> str:
