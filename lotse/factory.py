@@ -15,27 +15,36 @@ def build_knowledge_base(settings: Settings):
     return KnowledgeBase(settings.index, settings.data_dir)
 
 
-def build_assistant(settings: Settings, kb=None, *, ensure_corpus: bool = True, progress: bool = False):
+#: "build the e-file connector from the settings" (a connector given as ``efile`` may be None: e-file off)
+_FROM_SETTINGS = object()
+
+
+def build_efile(settings: Settings):
+    """The e-file connector of the settings, None when the e-file is switched off."""
+    from connectors.efile.registry import build_connector
+
+    return build_connector(settings.efile_config())
+
+
+def build_assistant(settings: Settings, kb=None, *, ensure_corpus: bool = True, progress: bool = False,
+                    efile=_FROM_SETTINGS):
     from assistant import Assistant
 
     kb = kb or build_knowledge_base(settings)
     if ensure_corpus:
         kb.ensure_demo_corpus(progress=progress)
-    from connectors.efile.registry import build_connector
-
     return Assistant(settings.assistant, settings.llm, kb, settings.db_url(),
-                     efile=build_connector(settings.efile_config()))
+                     efile=build_efile(settings) if efile is _FROM_SETTINGS else efile)
 
 
-def build_letter_service(settings: Settings, kb, provider=None):
+def build_letter_service(settings: Settings, kb, provider=None, *, efile=_FROM_SETTINGS):
     """Letters need the e-file connector (None when LOTSE_EFILE_URL is unset) and the knowledge base;
     with an LLM provider, plain-language proposals are offered (otherwise shown as unavailable)."""
     from assistant.letters.workflow import LetterService
-    from connectors.efile.registry import build_connector
 
     rewriter = getattr(provider, "rewrite_plain", None) if provider is not None and provider.is_llm else None
-    return LetterService(settings.db_url(), build_connector(settings.efile_config()), kb, settings.letters,
-                         rewriter=rewriter)
+    return LetterService(settings.db_url(), build_efile(settings) if efile is _FROM_SETTINGS else efile, kb,
+                         settings.letters, rewriter=rewriter)
 
 
 def build_services(settings: Settings, accounts=None, *, progress: bool = False):
@@ -48,9 +57,10 @@ def build_services(settings: Settings, accounts=None, *, progress: bool = False)
     from assistant.training import TrainingService
     from web_ui.services import Services
 
-    assistant = build_assistant(settings, progress=progress)
+    efile = build_efile(settings)  # one e-file connector for the assistant and the letters
+    assistant = build_assistant(settings, progress=progress, efile=efile)
     return Services(settings=settings, accounts=accounts or AccountStore(settings.db_url()), assistant=assistant,
-                    letters=build_letter_service(settings, assistant.kb, assistant.provider),
+                    letters=build_letter_service(settings, assistant.kb, assistant.provider, efile=efile),
                     training=TrainingService(assistant.Session, assistant.kb),
                     report=ReportService(assistant.Session),
                     library=PolicyLibrary(assistant.kb, settings.data_dir / "policy", assistant.Session))
