@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 
 from indexer import KnowledgeBase
 from indexer.text import shift_citations
@@ -31,8 +32,9 @@ log = logging.getLogger(__name__)
 class Assistant:
     """Builds the answer pipeline from configuration; all collaborators can be injected."""
 
-    def __init__(self, cfg: AssistantConfig, llm_cfg, kb: KnowledgeBase, database_url: str, *, provider=None,
-                 efile=None):
+    def __init__(self, cfg: AssistantConfig, llm_cfg, kb: KnowledgeBase, database_url: str | Engine, *,
+                 provider=None, efile=None):
+        """``database_url``: the database's URL, or an engine shared with the other services."""
         self.cfg, self.kb, self.efile = cfg, kb, efile
         self.prompts = load_prompts(cfg.prompts_dir)
         self.extractive = ExtractiveProvider(ExtractiveConfig(), self.prompts, idf=kb.idf)
@@ -48,7 +50,7 @@ class Assistant:
                     provider.timeout_s = llm_cfg.timeout_s
         self.provider = provider
         self.pipeline = AnswerPipeline(cfg, kb, self.prompts, provider, self.extractive)
-        self.engine = make_engine(database_url)
+        self.engine = make_engine(database_url) if isinstance(database_url, str) else database_url
         self.Session = make_sessionmaker(self.engine)
 
     # -- answering ---------------------------------------------------------------

@@ -51,12 +51,12 @@ def cmd_ask(args, settings) -> int:
 def cmd_serve(args, settings) -> int:
     import uvicorn
 
-    from assistant.accounts import AccountStore
     from web_ui.app import UVICORN_OPTIONS, create_app
 
-    from .factory import build_services
+    from .factory import build_accounts, build_engine, build_services
 
-    accounts = AccountStore(settings.db_url())
+    engine = build_engine(settings)  # one engine for accounts, assistant and letters
+    accounts = build_accounts(settings, engine)
     initial = settings.auth.initial_admin_password
     generated = accounts.ensure_initial_admin(initial.get_secret_value() if initial else None)
     if generated:
@@ -65,7 +65,7 @@ def cmd_serve(args, settings) -> int:
               f"Einmaliges Passwort: {generated}\nBitte nach der Anmeldung weitere Konten anlegen "
               f"(Verwaltung oder `lotse user add`) und das Passwort ändern (`lotse user passwd admin`).\n{bar}",
               flush=True)
-    services = build_services(settings, accounts, progress=True)  # indexes the demo corpus on first start
+    services = build_services(settings, accounts, engine=engine, progress=True)  # indexes the demo corpus on first start
     app = create_app(services)
     uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info",
                 **UVICORN_OPTIONS)
