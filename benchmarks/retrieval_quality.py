@@ -9,7 +9,6 @@ DIR (reused when present, incremental), then evaluates benchmarks/questions/*.js
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 from pathlib import Path
 

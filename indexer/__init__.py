@@ -112,5 +112,6 @@ class KnowledgeBase:
         return s
 
 
-__all__ = ["KnowledgeBase", "IndexRecord", "FileRecord", "FileWarning", "IndexConfig", "ChromaConfig", "Hit", "SourceRef", "IndexReport",
+__all__ = ["KnowledgeBase", "IndexRecord", "FileRecord", "FileWarning", "IndexConfig", "ChromaConfig", "Hit", "SourceRef",
+           "IndexReport",
            "IndexingError", "LoaderError", "StoreError", "DEMO_CORPUS", "analyze", "analyze_query", "split_sentences"]

@@ -204,7 +204,8 @@ def test_reasons_from_blocks_and_the_reviewer_reads_the_rendered_letter(login, s
     block.get_by_role("checkbox").check()
     block.get_by_label("Leistungsbezug seit").fill("01.01.2026")
     block.get_by_label("Welche Leistung?").fill("Bürgergeld nach dem SGB II")
-    expect(block.locator(".baustein-text")).to_contain_text("Sie erhalten seit dem 01.01.2026 Bürgergeld nach dem SGB II; die Leistung zahlt […]")
+    expect(block.locator(".baustein-text")).to_contain_text(
+        "Sie erhalten seit dem 01.01.2026 Bürgergeld nach dem SGB II; die Leistung zahlt […]")
     screenshot(alice, "07a-schreiben-begruendung-bausteine")
     alice.get_by_role("button", name="Speichern").click()
     expect(brief.locator("#brief-meldung")).to_contain_text("Gespeichert")
@@ -219,7 +220,8 @@ def test_reasons_from_blocks_and_the_reviewer_reads_the_rendered_letter(login, s
 
     bernd = login("bernd", f"/schreiben?brief={letter_id}")
     page = bernd.locator("#briefansicht .brief-seite")
-    expect(page).to_contain_text("Sie erhalten seit dem 01.01.2026 Bürgergeld nach dem SGB II; die Leistung zahlt das Jobcenter München.")
+    expect(page).to_contain_text(
+        "Sie erhalten seit dem 01.01.2026 Bürgergeld nach dem SGB II; die Leistung zahlt das Jobcenter München.")
     expect(page).to_contain_text("wird abgelehnt")
     expect(page).to_contain_text(case["objname"])
     expect(page.locator("table.anschrift-info")).to_contain_text("Sachbearbeitung")

@@ -101,7 +101,8 @@ FITS_AND_MONTHS_ON_ONE_LINE = """() => {
                               .map(t => (t.caption && t.caption.textContent) || '?');
     const broken = [...document.querySelectorAll('td.monat, th.month')].filter(c => {
         const r = document.createRange(); r.selectNodeContents(c);
-        return r.getClientRects().length > 1 || c.getBoundingClientRect().height > 2.6 * parseFloat(getComputedStyle(c).fontSize) + 20;
+        return r.getClientRects().length > 1 ||
+            c.getBoundingClientRect().height > 2.6 * parseFloat(getComputedStyle(c).fontSize) + 20;
     }).map(c => c.textContent);
     return {overflowing, broken, months: document.querySelectorAll('td.monat, th.month').length};
 }"""

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest

@@ -28,7 +28,6 @@ import sqlalchemy as sa
 from assistant import Principal
 from assistant.db import AuditEvent
 from assistant.letters import LetterService
-from assistant.letters.models import Letter
 from assistant.letters.prefill import CASE_TYPE_BY_PROCEDURE
 from connectors.efile.double.generator import generate_cases
 from connectors.efile.procedures import by_code

@@ -7,7 +7,6 @@ makes the walk fail until its path parameters are listed in ``_path_values``."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -15,7 +14,6 @@ import socket
 import stat
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -109,7 +107,7 @@ def _path_values(office, content) -> dict[str, str]:
 QUERIES = {"/api/training/results": ["", "?all=true"], "/api/admin/feedback": ["", "?rating=down"],
            "/api/admin/audit": ["", f"?user={S2_USER}"], "/api/report": ["?from=2020-01-01"],
            "/api/report.csv": ["?from=2020-01-01"], "/bericht/druck": ["?from=2020-01-01"],
-           "/api/search": ["?q=Widerspruch"], "/api/letters": ["", f"?aktenzeichen={{aktenzeichen}}"]}
+           "/api/search": ["?q=Widerspruch"], "/api/letters": ["", "?aktenzeichen={aktenzeichen}"]}
 
 
 def _walk(office, content, user: str) -> dict[str, str]:

@@ -70,3 +70,14 @@ def test_every_setting_is_documented_in_the_readme():
                if f"`{prefix}{key}`" not in readme
                and not any(f"`..__{key}`" in row and f"`{prefix}" in row for row in rows)]
     assert missing == []
+
+
+def test_the_code_is_ruff_clean():
+    """`ruff check` with the project's rules (pyproject: pycodestyle errors/warnings, pyflakes: unused
+    imports and names, undefined names, line length 130) finds nothing."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise", "."],
+                       cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-1000:]
