@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import html
 import logging
 import os
 import secrets
@@ -32,7 +31,6 @@ from .auth_config import AuthConfig, OIDCConfig
 from .errors import RoleMissing
 
 log = logging.getLogger(__name__)
-STATIC = Path(__file__).resolve().parent / "static"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -232,14 +230,10 @@ def _safe_next(value: str | None) -> str:
 
 
 def login_page(request: Request, auth: Auth, error: str = "", status: int = 200, next_url: str = "/") -> HTMLResponse:
-    token = auth.csrf_token(request.session)
-    path = STATIC / "login.html"
-    template = path.read_text(encoding="utf-8") if path.exists() else _FALLBACK_LOGIN
-    oidc = ('<a class="sso" href="/auth/oidc/login?next=' + quote(next_url) + '">Mit Single Sign-on anmelden</a>'
-            if auth.oauth else "")
-    page = (template.replace("{{csrf_token}}", html.escape(token))
-            .replace("{{error}}", f'<p class="error" role="alert">{html.escape(error)}</p>' if error else "")
-            .replace("{{next}}", html.escape(next_url)).replace("{{oidc_link}}", oidc))
+    from .templates import render
+
+    page = render("login.html", csrf_token=auth.csrf_token(request.session), error=error, next_url=next_url,
+                  oidc_href=f"/auth/oidc/login?next={quote(next_url)}" if auth.oauth else "")
     return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
 
 
@@ -339,11 +333,3 @@ async def _in_thread(fn, *args):
 
     return await run_in_threadpool(fn, *args)
 
-
-_FALLBACK_LOGIN = """<!doctype html><html lang="de"><head><meta charset="utf-8"><title>Anmelden – Lotse</title>
-</head><body><main><h1>Bei Lotse anmelden</h1>{{error}}<form method="post" action="/login">
-<input type="hidden" name="csrf_token" value="{{csrf_token}}"><input type="hidden" name="next" value="{{next}}">
-<label for="username">Benutzername</label><input id="username" name="username" autocomplete="username" required>
-<label for="password">Passwort</label><input id="password" name="password" type="password"
-autocomplete="current-password" required><button type="submit">Anmelden</button></form>{{oidc_link}}</main>
-</body></html>"""
