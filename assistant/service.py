@@ -24,7 +24,7 @@ from .privacy import mask
 from .prompts import load_prompts
 from .providers import build_provider
 from .providers.extractive import ExtractiveProvider
-from .training import curated_answer
+from .training import CuratedAnswers, ModelAnswerStore
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,10 @@ class Assistant:
     """Builds the answer pipeline from configuration; all collaborators can be injected."""
 
     def __init__(self, cfg: AssistantConfig, llm_cfg, kb: KnowledgeBase, database_url: str | Engine, *,
-                 provider=None, efile=None):
-        """``database_url``: the database's URL, or an engine shared with the other services."""
+                 provider=None, efile=None, curated: CuratedAnswers | None = None):
+        """``database_url``: the database's URL, or an engine shared with the other services; ``curated``:
+        the step that may answer with a trainer's model answer before the pipeline (default: from the
+        model answers in this database)."""
         self.cfg, self.kb, self.efile = cfg, kb, efile
         self.prompts = load_prompts(cfg.prompts_dir)
         self.extractive = ExtractiveProvider(ExtractiveConfig(), self.prompts, idf=kb.idf)
@@ -52,6 +54,7 @@ class Assistant:
         self.pipeline = AnswerPipeline(cfg, kb, self.prompts, provider, self.extractive)
         self.engine = make_engine(database_url) if isinstance(database_url, str) else database_url
         self.Session = make_sessionmaker(self.engine)
+        self.curated = curated or CuratedAnswers(ModelAnswerStore(self.Session, kb))
 
     # -- answering ---------------------------------------------------------------
     def ask_stream(self, question: str, principal: Principal, conversation_id: str | None = None,
@@ -73,7 +76,7 @@ class Assistant:
         yield ConversationEvent(conversation_id=conv_id)
         final: DoneEvent | None = None
         # trainer mode: a curated model answer for a similar question is preferred (None: normal pipeline)
-        events = curated_answer(self, question, principal, history, cancel)
+        events = self.curated(question, principal, history, cancel)
         for ev in events if events is not None else self.pipeline.run(question, principal, history, cancel):
             ev = parse_event(ev)  # the curated answer's events come as plain dicts
             if isinstance(ev, DoneEvent):

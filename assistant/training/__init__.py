@@ -14,7 +14,7 @@ Everything is built from the approved policy documents at request time and works
 - **Results** (:mod:`.results`) per learner; trainers (role ``schulung``) see those of their
   departments, by learning path and per learner under a pseudonym, by name only where the learner agreed.
 - **Model answers** (:mod:`.model_answers`): a trainer turns a chat answer or a corrected text into a
-  curated answer; :func:`curated_answer` (called by :meth:`Assistant.ask_stream`) prefers it for similar
+  curated answer; :class:`CuratedAnswers` (the step before the answer pipeline) prefers it for similar
   questions.
 - **Insights** (:mod:`.insights`) for trainers: most asked and unanswered questions, with personal data
   masked.
@@ -26,7 +26,7 @@ Everything is built from the approved policy documents at request time and works
 from __future__ import annotations
 
 from .errors import TRAINER_ROLE, ForbiddenError, TrainingConflict, TrainingError, require_trainer
-from .model_answers import CURATED_NOTICE, CURATED_PROVIDER, MATCH_THRESHOLD, ModelAnswerStore, curated_answer
+from .model_answers import CURATED_NOTICE, CURATED_PROVIDER, MATCH_THRESHOLD, CuratedAnswers, ModelAnswerStore
 from .paths import PATHS_FILE, LearningPaths, PathSpec, StepSpec, load_learning_paths
 from .quiz import BLANK, HINTS, MAX_QUESTIONS
 from .results import CONSENT_ACTION
@@ -36,7 +36,7 @@ from .text import Term, bold_terms, explanation, extract_terms, norm_answer, nor
 __all__ = [
     "BLANK", "CONSENT_ACTION", "CURATED_NOTICE", "CURATED_PROVIDER", "HINTS", "MATCH_THRESHOLD", "MAX_QUESTIONS",
     "PATHS_FILE", "TRAINER_ROLE", "ForbiddenError", "LearningPaths", "ModelAnswerStore", "PathSpec", "StepSpec",
-    "Term", "TrainingConflict", "TrainingError", "TrainingService", "bold_terms", "curated_answer", "explanation",
+    "Term", "TrainingConflict", "TrainingError", "TrainingService", "bold_terms", "CuratedAnswers", "explanation",
     "extract_terms", "load_learning_paths", "norm_answer", "norm_question", "plain_text", "quiz_sentences",
     "require_trainer",
 ]

@@ -1,5 +1,6 @@
 """Model answers: a trainer turns a chat answer or a corrected text into a curated answer;
-:func:`curated_answer` (called by :meth:`Assistant.ask_stream`) prefers it for similar questions."""
+:class:`CuratedAnswers` (the step before :meth:`Assistant.ask_stream`'s pipeline) prefers it for similar
+questions."""
 
 from __future__ import annotations
 
@@ -213,22 +214,26 @@ class ModelAnswerStore:
         return None
 
 
-def curated_answer(assistant, question: str, principal: Principal, history: list[tuple[str, str]],
-                   cancel: threading.Event | None = None) -> Iterator[dict] | None:
-    """Hook of :meth:`Assistant.ask_stream`: the events of a matching curated model answer, or None
-    (then the normal pipeline answers). Never raises: a failure here must not stop answering."""
-    try:
-        query = rule_condense(question, history) if history else question
-        store = getattr(assistant, "_model_answer_store", None)
-        if store is None:  # one store per assistant: its term cache outlives the request
-            store = assistant._model_answer_store = ModelAnswerStore(assistant.Session, assistant.kb)
-        found = store.match(query, principal)
-    except Exception:  # noqa: BLE001
-        log.exception("model answer lookup failed; answering normally")
-        return None
-    if found is None:
-        return None
-    return _curated_events(found, query, cancel)
+class CuratedAnswers:
+    """A step before the answer pipeline (trainer mode): the events of a matching curated model answer,
+    or None (then the pipeline answers). Built once per assistant from a :class:`ModelAnswerStore`,
+    whose term cache outlives the request."""
+
+    def __init__(self, store: ModelAnswerStore):
+        self.store = store
+
+    def __call__(self, question: str, principal: Principal, history: list[tuple[str, str]],
+                 cancel: threading.Event | None = None) -> Iterator[dict] | None:
+        """Never raises: a failure here must not stop answering."""
+        try:
+            query = rule_condense(question, history) if history else question
+            found = self.store.match(query, principal)
+        except Exception:  # noqa: BLE001
+            log.exception("model answer lookup failed; answering normally")
+            return None
+        if found is None:
+            return None
+        return _curated_events(found, query, cancel)
 
 
 def _curated_events(found: dict, query: str, cancel: threading.Event | None) -> Iterator[dict]:
