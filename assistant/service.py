@@ -189,3 +189,54 @@ class Assistant:
         return {"chunk_id": row.chunk_id, "source": row.source, "title": row.title, "section": row.section,
                 "heading_path": list(row.heading_path), "page": row.page, "department": row.department,
                 "doc_type": row.doc_type, "text": row.text}
+
+    # -- what the web layer asks besides answers (so it never reaches into the knowledge base or database) --
+    def index_stats(self) -> dict:
+        """Documents, chunks, errors and warnings of the index."""
+        return self.kb.stats()
+
+    def search(self, principal: Principal, query: str, k: int) -> list:
+        """Search hits for ``query`` among the sources ``principal`` may see (no answer)."""
+        deps = list(principal.departments) if principal.departments is not None else None
+        return self.kb.search(query, k, departments=deps)
+
+    @property
+    def feedback(self):
+        """Ratings of answers (:class:`assistant.feedback.FeedbackStore` on this assistant's database)."""
+        from .feedback import FeedbackStore
+
+        return FeedbackStore(self.Session)
+
+    @property
+    def efile_connected(self) -> bool:
+        return self.efile is not None
+
+    def case_facts(self, aktenzeichen: str):
+        """The non-personal facts of a case in the e-file (:class:`assistant.casework.CaseFacts`), None if
+        the e-file does not know it."""
+        from .casework import read_case
+
+        try:
+            return read_case(self.efile, aktenzeichen, self.kb.cfg.default_department)
+        except NotFoundError:
+            return None
+
+    def audit_events(self, principal: Principal, *, user: str | None = None, action: str | None = None,
+                     start=None, end=None, limit: int = 500) -> list[dict]:
+        """Audit events, newest first, of the people ``principal`` may see (``assistant.visibility``);
+        ``start``/``end``: datetimes (end exclusive)."""
+        from .visibility import restrict, visible_user_ids
+
+        q = select(AuditEvent).order_by(AuditEvent.at.desc()).limit(limit)
+        if user:
+            q = q.where(AuditEvent.user_id == user)
+        if action:
+            q = q.where(AuditEvent.action == action)
+        if start is not None:
+            q = q.where(AuditEvent.at >= start)
+        if end is not None:
+            q = q.where(AuditEvent.at < end)
+        with self.Session() as s:
+            q = restrict(q, AuditEvent.user_id, visible_user_ids(s, principal))  # own departments only
+            return [{"at": e.at.isoformat(), "user_id": e.user_id, "action": e.action, "object_id": e.object_id,
+                     "outcome": e.outcome} for e in s.scalars(q).all()]

@@ -11,11 +11,9 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, UploadFile
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from assistant import Assistant, Principal
-from assistant.db import AuditEvent
-from assistant.visibility import restrict, visible_user_ids
+from assistant.visibility import visible_user_ids
 
 from .auth import Auth
 from .services import Services, get_assistant, get_auth, get_letters, get_services, require
@@ -51,7 +49,7 @@ def _library(services: Services):
 
 @router.get("/index", summary="Indexstatus mit Fehlern und Hinweisen je Datei")
 def index(_: Principal = Depends(admin), a: Assistant = Depends(get_assistant)):
-    return a.kb.stats()
+    return a.index_stats()
 
 
 @router.get("/documents", summary="Indizierte Dokumente")
@@ -126,9 +124,7 @@ def update_user(user_id: str, req: UserUpdate, principal: Principal = Depends(ad
 def feedback(rating: str | None = Query(None, pattern="^(up|down)$"), limit: int = Query(200, ge=1, le=2000),
              principal: Principal = Depends(require("administration", "schulung")),
              a: Assistant = Depends(get_assistant)):
-    from assistant.feedback import FeedbackStore
-
-    return FeedbackStore(a.Session).list(limit, rating, viewer=principal)
+    return a.feedback.list(limit, rating, viewer=principal)
 
 
 @router.get("/audit", summary="Protokoll durchsuchen (ohne Frage- und Brieftexte)")
@@ -136,16 +132,6 @@ def audit(user: str | None = Query(None, max_length=200), action: str | None = Q
           from_: date | None = Query(None, alias="from"), to: date | None = Query(None),
           limit: int = Query(500, ge=1, le=5000), principal: Principal = Depends(admin),
           a: Assistant = Depends(get_assistant)):
-    q = select(AuditEvent).order_by(AuditEvent.at.desc()).limit(limit)
-    if user:
-        q = q.where(AuditEvent.user_id == user)
-    if action:
-        q = q.where(AuditEvent.action == action)
-    if from_:
-        q = q.where(AuditEvent.at >= datetime.combine(from_, time.min, timezone.utc))
-    if to:
-        q = q.where(AuditEvent.at < datetime.combine(to + timedelta(days=1), time.min, timezone.utc))
-    with a.Session() as s:
-        q = restrict(q, AuditEvent.user_id, visible_user_ids(s, principal))  # own departments only
-        return [{"at": e.at.isoformat(), "user_id": e.user_id, "action": e.action, "object_id": e.object_id,
-                 "outcome": e.outcome} for e in s.scalars(q).all()]
+    return a.audit_events(principal, user=user, action=action, limit=limit,
+                          start=datetime.combine(from_, time.min, timezone.utc) if from_ else None,
+                          end=datetime.combine(to + timedelta(days=1), time.min, timezone.utc) if to else None)

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.concurrency import iterate_in_threadpool
 
-from assistant import Assistant, AssistantError, NotFoundError, Principal
+from assistant import Assistant, AssistantError, Principal
 from assistant.accounts import AccountStore
 from assistant.events import ErrorEvent, StreamEvent
 
@@ -89,7 +89,7 @@ router = APIRouter()
 
 @router.get("/health", tags=["Betrieb"], summary="Lebenszeichen und Indexstatus (ohne Anmeldung)")
 def health(a: Assistant = Depends(get_assistant)):
-    s = a.kb.stats()
+    s = a.index_stats()
     return {"status": "ok", "documents": s["documents"], "chunks": s["chunks"], "provider": a.provider.name}
 
 
@@ -153,36 +153,28 @@ def source(chunk_id: str, principal: Principal = Depends(get_principal), a: Assi
 @router.get("/api/search", tags=["Quellen"], summary="Quellen suchen (ohne Antwort)")
 def search(q: str = Query(..., min_length=1, max_length=2000), k: int = Query(5, ge=1, le=50),
            principal: Principal = Depends(get_principal), a: Assistant = Depends(get_assistant)):
-    deps = list(principal.departments) if principal.departments is not None else None
-    hits = a.kb.search(q, k, departments=deps)
+    hits = a.search(principal, q, k)
     return [{k2: v for k2, v in h.as_dict().items() if k2 not in ("lexical", "dense")} for h in hits]
 
 
 @router.get("/api/index/status", tags=["Betrieb"], summary="Indexstatus: Dokumente, Abschnitte, Fehler")
 def index_status(_: Principal = Depends(get_principal), a: Assistant = Depends(get_assistant)):
-    return a.kb.stats()
+    return a.index_stats()
 
 
 @router.post("/api/feedback", status_code=201, tags=["Antworten"], summary="Antwort bewerten (Daumen hoch/runter)")
 def feedback(req: FeedbackRequest, principal: Principal = Depends(get_principal),
              a: Assistant = Depends(get_assistant)):
-    from assistant.feedback import FeedbackStore
-
-    return FeedbackStore(a.Session).add(principal, req.message_id, req.rating, req.comment)
+    return a.feedback.add(principal, req.message_id, req.rating, req.comment)
 
 
 @router.get("/api/cases/{aktenzeichen:path}", tags=["Akten"], summary="Akte aus der E-Akte (ohne Personendaten)",
             description="Verfahren, Status, vorhandene Unterlagen und passende Vorlagen einer Akte.")
 def case(aktenzeichen: str, principal: Principal = Depends(get_principal), a: Assistant = Depends(get_assistant),
          letters=Depends(get_letters)):
-    from assistant.casework import read_case
-
-    if a.efile is None:
+    if not a.efile_connected:
         raise HTTPException(status_code=503, detail=msg.EFILE_OFF)
-    try:
-        facts = read_case(a.efile, aktenzeichen, a.kb.cfg.default_department)
-    except NotFoundError:
-        facts = None
+    facts = a.case_facts(aktenzeichen)
     if facts is None or not principal.may_see(facts.department):  # unknown or foreign: the same answer
         raise HTTPException(status_code=404, detail=msg.CASE_NOT_VISIBLE)
     body = {"aktenzeichen": facts.aktenzeichen, "procedure_type": facts.procedure_type, "state": facts.state,
