@@ -21,6 +21,7 @@ from urllib.parse import quote, urlparse
 from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import HTTPConnection
 
 from assistant import Principal
 from assistant.accounts import ROLES, AccountError, AccountStore
@@ -220,7 +221,7 @@ def install(app, auth: Auth, data_dir: Path) -> None:
     app.add_middleware(SessionMiddleware, secret_key=session_secret(auth.cfg, data_dir),
                        session_cookie="lotse_session", max_age=int(auth.cfg.session_hours * 3600),
                        same_site="lax", https_only=auth.cfg.cookie_secure)
-    app.include_router(auth_router(auth))
+    app.include_router(router)
 
 
 def _safe_next(value: str | None) -> str:
@@ -237,95 +238,108 @@ def login_page(request: Request, auth: Auth, error: str = "", status: int = 200,
     return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-def auth_router(auth: Auth) -> APIRouter:
-    router = APIRouter(tags=["Anmeldung"])
+def _auth(conn: HTTPConnection) -> Auth:
+    """The app's :class:`Auth` (``create_app`` keeps it on ``app.state.auth``)."""
+    return conn.app.state.auth
 
-    @router.get("/login", include_in_schema=False)
-    def login_form(request: Request, next: str | None = None):
-        if auth.principal_from_session(request.session) is not None:
-            return RedirectResponse(_safe_next(next), status_code=303)
-        return login_page(request, auth, next_url=_safe_next(next))
 
-    @router.post("/login", include_in_schema=False)
-    async def login(request: Request):
-        form = await request.form()
-        username = str(form.get("username") or "").strip()
-        password = str(form.get("password") or "")
-        next_url = _safe_next(str(form.get("next") or "/"))
-        expected = request.session.get("csrf", "")
-        if not expected or not secrets.compare_digest(str(form.get("csrf_token") or ""), expected):
-            return login_page(request, auth, msg.LOGIN_FORM_EXPIRED, 403, next_url)
-        client = client_address(request, auth.cfg.trusted_proxies)
-        keys = (f"user:{username.lower()}", f"addr:{client}")
-        if auth.limiter.blocked(*keys):
-            return login_page(request, auth, msg.LOGIN_BLOCKED.format(minutes=max(1, auth.cfg.login_window_s // 60)),
-                              429, next_url)
-        if not username or not password or len(password) > 1000:
-            auth.limiter.fail(*keys)
-            return login_page(request, auth, msg.LOGIN_FAILED, 401, next_url)
-        user = await _in_thread(auth.accounts.verify, username, password)
-        if user is None:
-            auth.limiter.fail(*keys)
-            return login_page(request, auth, msg.LOGIN_FAILED, 401, next_url)
-        auth.limiter.reset(keys[0])
-        auth.start_session(request, user.id)
-        return RedirectResponse(next_url, status_code=303)
+def _principal(request: Request, auth: Auth = Depends(_auth)) -> Principal:
+    return auth.current_principal(request)
 
-    @router.post("/logout", include_in_schema=False)
-    async def logout(request: Request):
-        form = await request.form()
-        sent = str(form.get("csrf_token") or request.headers.get("x-csrf-token") or "")
-        expected = request.session.get("csrf", "")
-        if expected and secrets.compare_digest(sent, expected):
-            auth.end_session(request)
-        return RedirectResponse("/login", status_code=303)
 
-    @router.get("/api/me", tags=["Anmeldung"], summary="Angemeldete Person, Rollen, Fachbereiche, CSRF-Token")
-    def me(request: Request, principal: Principal = Depends(auth.current_principal)):
-        return {"user_id": principal.user_id, "display_name": principal.display_name,
-                "roles": sorted(principal.roles),
-                "departments": None if principal.departments is None else list(principal.departments),
-                "csrf_token": auth.csrf_token(request.session), "sso": auth.oauth is not None}
+#: login, logout, /api/me and single sign-on (module-level; handlers read the app's Auth as a dependency)
+router = APIRouter(tags=["Anmeldung"])
 
-    @router.get("/auth/oidc/login", include_in_schema=False)
-    async def oidc_login(request: Request, next: str | None = None):
-        if auth.oauth is None:
-            raise HTTPException(status_code=404, detail=msg.SSO_NOT_CONFIGURED)
-        request.session["oidc_next"] = _safe_next(next)
-        redirect = auth.cfg.oidc.redirect_url or str(request.url_for("oidc_callback"))
-        try:
-            return await auth.oauth.sso.authorize_redirect(request, redirect)
-        except Exception:  # noqa: BLE001 - provider unreachable or broken discovery
-            log.exception("OIDC provider not reachable")
-            return login_page(request, auth, msg.SSO_UNREACHABLE, 503)
 
-    @router.get("/auth/oidc/callback", name="oidc_callback", include_in_schema=False)
-    async def oidc_callback(request: Request):
-        if auth.oauth is None:
-            raise HTTPException(status_code=404, detail=msg.SSO_NOT_CONFIGURED)
-        next_url = request.session.get("oidc_next", "/")
-        try:
-            token = await auth.oauth.sso.authorize_access_token(request)
-            claims = dict(token.get("userinfo") or {})
-            if claim(claims, auth.cfg.oidc.roles_claim) is None:
-                claims.update(await auth.oauth.sso.userinfo(token=token))
-        except Exception as exc:  # noqa: BLE001 - denied, state mismatch, provider down
-            log.warning("OIDC login failed: %s", type(exc).__name__)
-            return login_page(request, auth, msg.SSO_FAILED, 401)
-        name, roles, deps = map_claims(auth.cfg.oidc, claims)
-        if not roles:
-            return login_page(request, auth, msg.SSO_NO_ROLE, 403)
-        try:
-            user = await _in_thread(auth.accounts.upsert_sso, str(claims["sub"]), name, roles, deps,
-                                    contact_claims(auth.cfg.oidc, claims))
-        except AccountError as exc:
-            return login_page(request, auth, exc.message, 409)
-        if not user.active:
-            return login_page(request, auth, msg.LOGIN_FAILED, 403)
-        auth.start_session(request, user.id)
-        return RedirectResponse(_safe_next(next_url), status_code=303)
+@router.get("/login", include_in_schema=False)
+def login_form(request: Request, next: str | None = None, auth: Auth = Depends(_auth)):
+    if auth.principal_from_session(request.session) is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return login_page(request, auth, next_url=_safe_next(next))
 
-    return router
+
+@router.post("/login", include_in_schema=False)
+async def login(request: Request, auth: Auth = Depends(_auth)):
+    form = await request.form()
+    username = str(form.get("username") or "").strip()
+    password = str(form.get("password") or "")
+    next_url = _safe_next(str(form.get("next") or "/"))
+    expected = request.session.get("csrf", "")
+    if not expected or not secrets.compare_digest(str(form.get("csrf_token") or ""), expected):
+        return login_page(request, auth, msg.LOGIN_FORM_EXPIRED, 403, next_url)
+    client = client_address(request, auth.cfg.trusted_proxies)
+    keys = (f"user:{username.lower()}", f"addr:{client}")
+    if auth.limiter.blocked(*keys):
+        return login_page(request, auth, msg.LOGIN_BLOCKED.format(minutes=max(1, auth.cfg.login_window_s // 60)),
+                          429, next_url)
+    if not username or not password or len(password) > 1000:
+        auth.limiter.fail(*keys)
+        return login_page(request, auth, msg.LOGIN_FAILED, 401, next_url)
+    user = await _in_thread(auth.accounts.verify, username, password)
+    if user is None:
+        auth.limiter.fail(*keys)
+        return login_page(request, auth, msg.LOGIN_FAILED, 401, next_url)
+    auth.limiter.reset(keys[0])
+    auth.start_session(request, user.id)
+    return RedirectResponse(next_url, status_code=303)
+
+
+@router.post("/logout", include_in_schema=False)
+async def logout(request: Request, auth: Auth = Depends(_auth)):
+    form = await request.form()
+    sent = str(form.get("csrf_token") or request.headers.get("x-csrf-token") or "")
+    expected = request.session.get("csrf", "")
+    if expected and secrets.compare_digest(sent, expected):
+        auth.end_session(request)
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/api/me", tags=["Anmeldung"], summary="Angemeldete Person, Rollen, Fachbereiche, CSRF-Token")
+def me(request: Request, auth: Auth = Depends(_auth), principal: Principal = Depends(_principal)):
+    return {"user_id": principal.user_id, "display_name": principal.display_name,
+            "roles": sorted(principal.roles),
+            "departments": None if principal.departments is None else list(principal.departments),
+            "csrf_token": auth.csrf_token(request.session), "sso": auth.oauth is not None}
+
+
+@router.get("/auth/oidc/login", include_in_schema=False)
+async def oidc_login(request: Request, next: str | None = None, auth: Auth = Depends(_auth)):
+    if auth.oauth is None:
+        raise HTTPException(status_code=404, detail=msg.SSO_NOT_CONFIGURED)
+    request.session["oidc_next"] = _safe_next(next)
+    redirect = auth.cfg.oidc.redirect_url or str(request.url_for("oidc_callback"))
+    try:
+        return await auth.oauth.sso.authorize_redirect(request, redirect)
+    except Exception:  # noqa: BLE001 - provider unreachable or broken discovery
+        log.exception("OIDC provider not reachable")
+        return login_page(request, auth, msg.SSO_UNREACHABLE, 503)
+
+
+@router.get("/auth/oidc/callback", name="oidc_callback", include_in_schema=False)
+async def oidc_callback(request: Request, auth: Auth = Depends(_auth)):
+    if auth.oauth is None:
+        raise HTTPException(status_code=404, detail=msg.SSO_NOT_CONFIGURED)
+    next_url = request.session.get("oidc_next", "/")
+    try:
+        token = await auth.oauth.sso.authorize_access_token(request)
+        claims = dict(token.get("userinfo") or {})
+        if claim(claims, auth.cfg.oidc.roles_claim) is None:
+            claims.update(await auth.oauth.sso.userinfo(token=token))
+    except Exception as exc:  # noqa: BLE001 - denied, state mismatch, provider down
+        log.warning("OIDC login failed: %s", type(exc).__name__)
+        return login_page(request, auth, msg.SSO_FAILED, 401)
+    name, roles, deps = map_claims(auth.cfg.oidc, claims)
+    if not roles:
+        return login_page(request, auth, msg.SSO_NO_ROLE, 403)
+    try:
+        user = await _in_thread(auth.accounts.upsert_sso, str(claims["sub"]), name, roles, deps,
+                                contact_claims(auth.cfg.oidc, claims))
+    except AccountError as exc:
+        return login_page(request, auth, exc.message, 409)
+    if not user.active:
+        return login_page(request, auth, msg.LOGIN_FAILED, 403)
+    auth.start_session(request, user.id)
+    return RedirectResponse(_safe_next(next_url), status_code=303)
 
 
 async def _in_thread(fn, *args):
