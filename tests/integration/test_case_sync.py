@@ -113,11 +113,12 @@ def _leaks(data_dir: Path, planted, *, include_hnsw: bool = False) -> list[tuple
     return found
 
 
-def _memory_hits(pid: int, planted) -> tuple[dict[str, int], int]:
+def _memory_hits(pid: int, planted, contexts: dict[str, bytes] | None = None) -> tuple[dict[str, int], int]:
     """Planted values (8+ characters, as UTF-8 and as CPython keeps str objects: Latin-1, UCS-2,
     UCS-4) in the anonymous memory (heap, stacks, anonymous mappings) of process ``pid``.
     Linux only; the caller must be allowed to read /proc/<pid>/mem (pid is our child).
-    Returns the hits and the number of bytes read."""
+    Returns the hits and the number of bytes read; ``contexts`` (if given) receives the bytes around each
+    value's first hit, so that a failure shows where the value sits (which object, which text)."""
     encoded: dict[bytes, str] = {}
     for p in planted:
         if len(p.value) < 8:
@@ -145,6 +146,9 @@ def _memory_hits(pid: int, planted) -> tuple[dict[str, int], int]:
             for hit in find(chunk):
                 value = encoded[hit]
                 hits[value] = hits.get(value, 0) + 1
+                if contexts is not None and value not in contexts:
+                    i = chunk.find(hit)
+                    contexts[value] = chunk[max(0, i - 160):i + len(hit) + 160]
     return hits, scanned
 
 
@@ -407,6 +411,7 @@ def test_hnsw_files_hold_no_process_memory(big_double, tmp_path):
     stderr: list[str] = []
     baseline: dict[str, int] | None = None
     memory_hits: dict[str, int] | None = None
+    contexts: dict[str, bytes] = {}
     scanned = 0
     try:
         assert proc.stderr is not None and proc.stdout is not None
@@ -426,7 +431,7 @@ def test_hnsw_files_hold_no_process_memory(big_double, tmp_path):
                 # every case is written now: freeze the writing process and read its memory
                 os.kill(proc.pid, signal.SIGSTOP)
                 try:
-                    memory_hits, scanned = _memory_hits(proc.pid, planted)
+                    memory_hits, scanned = _memory_hits(proc.pid, planted, contexts)
                 finally:
                     os.kill(proc.pid, signal.SIGCONT)
         stdout = proc.stdout.read()
@@ -465,7 +470,8 @@ def test_hnsw_files_hold_no_process_memory(big_double, tmp_path):
     assert scanned > 100_000_000, f"only {scanned} bytes read: had the process already ended?"
     assert len(baseline) <= 10, baseline  # chance matches only, the check keeps its power
     new = sorted(set(memory_hits) - set(baseline))
-    assert not new, f"{len(new)} planted values in the writer's memory, e.g. {new[:5]}"
+    assert not new, (f"{len(new)} planted values in the writer's memory, e.g. {new[:5]}; around them: "
+                     + "; ".join(repr(contexts.get(v, b"")) for v in new[:3]))
 
 
 def test_child_reader_answers_hold_only_scrubbed_records(big_double):
