@@ -23,7 +23,8 @@ import pytest
 
 from connectors.efile.double.generator import generate_cases
 from connectors.efile.xdomea import Limits, XdomeaConnector, read_package
-from connectors.efile.xdomea_fixtures import build_message, is_pdfa, write_packages, write_real_style, write_zip
+from connectors.efile.xdomea_fixture_files import is_pdfa
+from connectors.efile.xdomea_fixtures import build_message, write_packages, write_real_style, write_zip
 from connectors.efile.xdomea_schema import SCHEMA_VERSIONS, XSD_DIR, check_message
 
 ROOT = Path(__file__).resolve().parents[2]
