@@ -26,7 +26,7 @@ from assistant import Principal
 from assistant.letters import LetterService
 from assistant.letters.calendar import deadline, format_date
 from assistant.letters.config import LetterConfig, PersonConfig
-from assistant.letters.prefill import addressed_to_staff
+from assistant.letters.proposals import addressed_to_staff
 from connectors.efile.double.generator import generate_cases
 from tests.conftest import demo_kb_copy
 

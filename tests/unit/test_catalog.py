@@ -159,13 +159,13 @@ def test_case_record_department_and_checklist(procedure):
 
 
 def test_letter_tables():
-    from assistant.letters import config, prefill, templates, workflow
+    from assistant.letters import casedata, config, prefill, templates, workflow
 
     cat = catalog()
     assert templates.CASE_TYPES == cat.case_types
     assert prefill.CASE_TYPE_BY_PROCEDURE == {p.name: p.case_type for p in cat.procedures}
     assert prefill.CASE_TYPE_LABELS == {p.case_type: p.name for p in cat.procedures}
-    assert prefill.CLOSED_STATES == set(cat.efile.closed_states)
+    assert casedata.CLOSED_STATES == set(cat.efile.closed_states)
     cfg = config.LetterConfig()
     for p in cat.procedures:
         assert cfg.rechtsweg[p.case_type] == p.rechtsweg
