@@ -35,7 +35,10 @@ class KnowledgeBase:
     """
 
     def __init__(self, cfg: IndexConfig, data_dir: Path, *, embedder=None, catalog: Catalog | None = None,
-                 vectors=None):
+                 vectors=None, database_url: str | None = None, engine=None):
+        """``database_url`` / ``engine``: keep the catalog in that SQL database (``lotse.factory`` gives the
+        PostgreSQL database of ``LOTSE_DATABASE_URL``) instead of ``index.sqlite3`` in ``data_dir``; a
+        catalog file already in ``data_dir`` is taken over once (:meth:`Catalog.adopt_file_catalog`)."""
         from .vectors import VectorStore
 
         self.cfg = cfg
@@ -47,8 +50,13 @@ class KnowledgeBase:
             else:
                 embedder = LocalEmbedder(cfg.embedding_model, cfg.embedding_max_tokens, cfg.embedding_batch_size)
         self.embedder = embedder
+        if catalog is None and (database_url or engine is not None):
+            catalog = Catalog(url=database_url, engine=engine)
+            if catalog.adopt_file_catalog(self.data_dir / "index.sqlite3"):
+                log.info("index catalog taken over from %s into the database", self.data_dir / "index.sqlite3")
         self.catalog = catalog or Catalog(self.data_dir / "index.sqlite3")
-        self.vectors = vectors or VectorStore(cfg.chroma, self.data_dir, self.embedder.model_id)
+        self.vectors = vectors or VectorStore(cfg.chroma, self.data_dir, self.embedder.model_id,
+                                              catalog=self.catalog)
         self.writer = IndexWriter(self.catalog, self.vectors, self.embedder)
         self.indexer = Indexer(cfg, self.catalog, self.vectors, self.embedder, writer=self.writer)
         self.searcher = HybridSearcher(cfg, self.catalog, self.vectors, self.embedder)

@@ -157,6 +157,10 @@ class IndexWriter:
     A removal journals the stored ids, removes the keys from the catalog in one transaction, deletes
     the vectors and clears the journal entry.
 
+    Each of these, and the journal replay, holds the catalog's write lock
+    (:meth:`indexer.catalog.Catalog.write_lock`), so writers of several processes and hosts never
+    interleave and a replay never takes another writer's entry in progress for a crashed one.
+
     After ``kill -9`` at any point, :meth:`recover` (run before the first write of each writer, and at
     the start of every indexing run and case sync) replays the journal: ids that the catalog does not
     hold lose their vectors (an interrupted write rolls back), ids it holds without a vector are
@@ -173,6 +177,10 @@ class IndexWriter:
         records = list(records)
         if not records:
             return 0
+        with self.catalog.write_lock():  # one writer at a time, across processes and hosts
+            return self._write(records)
+
+    def _write(self, records: list[IndexRecord]) -> int:
         self._recover_once()
         chunks = [c for r in records for c in r.chunks]
         vectors = self._vectors_for(chunks)
@@ -191,6 +199,10 @@ class IndexWriter:
         keys = list(dict.fromkeys(file_keys))
         if not keys:
             return 0
+        with self.catalog.write_lock():
+            return self._remove(keys)
+
+    def _remove(self, keys: list[str]) -> int:
         self._recover_once()
         present = self.catalog.existing_file_keys(keys)
         ids = self.catalog.chunk_ids_of(keys)
@@ -202,6 +214,10 @@ class IndexWriter:
 
     def recover(self) -> int:
         """Replay the crash journal so that Chroma holds exactly the catalog's chunk ids."""
+        with self.catalog.write_lock():  # never replays the entry of a write another process is doing
+            return self._recover()
+
+    def _recover(self) -> int:
         self._recovered = True
         replayed = 0
         for pending_id, ids in self.catalog.pending_changes():
@@ -223,6 +239,10 @@ class IndexWriter:
 
     def verify(self) -> dict:
         """Compare catalog and vector store; repair differences. Returns what was fixed."""
+        with self.catalog.write_lock():
+            return self._verify()
+
+    def _verify(self) -> dict:
         cat_ids = self.catalog.all_chunk_ids()
         vec_ids = self.vectors.all_ids()
         orphans = sorted(vec_ids - cat_ids)

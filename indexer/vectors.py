@@ -12,6 +12,13 @@ finding id") or miss new ones. Therefore every write here
 Readers compare the stamp (one small file read) before each query and reopen the client when
 it changed. A query that fails anyway (ids vanished in between) is retried once on a freshly
 opened client and otherwise answered without dense hits, never with an error.
+
+With a Chroma server (``LOTSE_INDEX__CHROMA__MODE=server``) every process, on every host, talks to the
+one server, which sees all writes at once; nothing is reopened. There the writers' lock is the
+catalog's (:meth:`indexer.catalog.Catalog.write_lock`: a PostgreSQL advisory lock when the catalog is
+in the SQL database, so writers on several hosts never interleave) and the change signal is the
+catalog's generation: when it changed, the collection handle is fetched again (a collection rebuilt
+by another host has a new id). A failed query is retried once on a fresh handle.
 """
 
 from __future__ import annotations
@@ -41,8 +48,11 @@ MAX_RETIRED = 1  # at most this many replaced clients wait for their stop (memor
 
 
 class VectorStore:
-    def __init__(self, cfg: ChromaConfig, data_dir: Path, model_id: str):
+    def __init__(self, cfg: ChromaConfig, data_dir: Path, model_id: str, *, catalog=None):
         self.cfg, self.model_id = cfg, model_id
+        #: the index catalog (server mode: its write lock and its generation coordinate the processes)
+        self.catalog = catalog
+        self._generation = None  # server mode: the catalog generation the collection handle was fetched at
         self.data_dir = Path(data_dir)
         self._embedded = cfg.mode != "server"
         self._path = self.data_dir / "chroma"
@@ -121,9 +131,10 @@ class VectorStore:
         self._retired = keep
 
     def refresh(self) -> bool:
-        """Reopen the embedded client when another process wrote since; True when it did."""
+        """Reopen the embedded client when another process wrote since; True when it did. With a Chroma
+        server: fetch the collection handle again when the catalog's generation changed."""
         if not self._embedded:
-            return False
+            return self._follow_generation()
         stamp = self._read_stamp()
         if stamp == self._stamp:
             return False
@@ -131,6 +142,39 @@ class VectorStore:
             stamp = self._read_stamp()  # the writer may have finished meanwhile
             self._reopen(stamp)
         return True
+
+    def _follow_generation(self) -> bool:
+        if self.catalog is None:
+            return False
+        gen = self.catalog.generation()
+        if gen == self._generation:
+            return False
+        if self._generation is not None:
+            self._refetch()
+        self._generation = gen
+        return True
+
+    def _refetch(self) -> None:
+        """Server mode: a fresh handle of the collection (created again when another host rebuilt it)."""
+        with self._reopen_lock:
+            try:
+                self._col = self._client.get_or_create_collection(
+                    self.cfg.collection, embedding_function=None,
+                    metadata={"hnsw:space": "cosine", "embedding_model": self.model_id})
+            except Exception as exc:  # noqa: BLE001 - chromadb raises plain errors
+                raise StoreError(f"Vektorspeicher (Chroma, server) nicht erreichbar unter "
+                                 f"{self.cfg.host}:{self.cfg.port}: {exc}") from exc
+
+    def clear(self) -> None:
+        """Delete every vector (``lotse index --rebuild`` with a Chroma server; the embedded store's folder
+        is removed instead): the collection is dropped and created again."""
+        with self._writing():
+            name = self.cfg.collection
+            try:
+                self._client.delete_collection(name)
+            except Exception as exc:  # noqa: BLE001 - not there: nothing to delete
+                log.debug("delete collection %s: %s", name, exc)
+            self._refetch()
 
     # -- the cross-process stamp and lock -----------------------------------------------------------
     def _read_stamp(self) -> str:
@@ -172,14 +216,24 @@ class VectorStore:
         finally:
             os.close(fd)  # releases the lock
 
+    def _write_lock(self):
+        """Embedded: the file lock in the Chroma folder. Server: the catalog's write lock (a PostgreSQL
+        advisory lock when the catalog is in the database; re-entrant, so free when the index writer
+        already holds it)."""
+        if not self._embedded and self.catalog is not None:
+            return self.catalog.write_lock()
+        return self._file_lock()
+
     @contextlib.contextmanager
     def _writing(self):
         """Exclusive write: catch up with other processes first, leave a new stamp afterwards."""
-        with self._file_lock():
+        with self._write_lock():
             if self._embedded:
                 stamp = self._read_stamp()
                 if stamp != self._stamp:
                     self._reopen(stamp)
+            else:
+                self._follow_generation()
             try:
                 yield self._col
             finally:
@@ -253,14 +307,19 @@ class VectorStore:
                         return []
                 except Exception:  # noqa: BLE001
                     pass
-                if attempt == 1 and self._embedded:
+                if attempt == 1:
                     log.warning("vector query failed (%s: %s); reopening the vector store and retrying",
                                 type(exc).__name__, exc)
                     try:
-                        with self._file_lock(shared=True, timeout_s=10.0):
-                            self._reopen(self._read_stamp(), force=True)
+                        if self._embedded:
+                            with self._file_lock(shared=True, timeout_s=10.0):
+                                self._reopen(self._read_stamp(), force=True)
+                        else:
+                            self._refetch()
                     except StoreError as reopen_exc:
                         log.warning("vector store could not be reopened: %s", reopen_exc)
+                        if not self._embedded:
+                            raise StoreError(f"Vektorsuche fehlgeschlagen: {exc}") from exc
                         break
                     continue
                 if not self._embedded:

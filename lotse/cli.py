@@ -56,9 +56,17 @@ def _kb(settings: Settings):
 def cmd_index(args, settings: Settings) -> int:
     kb = _kb(settings)
     if args.rebuild:
-        log.warning("--rebuild: dropping index in %s", settings.data_dir)
         import shutil
 
+        if kb.catalog.shared or kb.cfg.chroma.mode == "server":  # catalog in the database, Chroma server
+            log.warning("--rebuild: dropping the index catalog in %s and the vectors of collection %s",
+                        kb.catalog.where(), kb.cfg.chroma.collection)
+            with kb.catalog.write_lock():
+                if kb.cfg.chroma.mode == "server":
+                    kb.vectors.clear()
+                if kb.catalog.shared:
+                    kb.catalog.clear()
+        log.warning("--rebuild: dropping index in %s", settings.data_dir)
         del kb
         for p in ("chroma", "index.sqlite3", "index.sqlite3-wal", "index.sqlite3-shm"):
             target = settings.data_dir / p

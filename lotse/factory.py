@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import os
 
+from sqlalchemy.engine import make_url
+
 from .settings import Settings
 
 
-def build_knowledge_base(settings: Settings):
+def catalog_database_url(settings: Settings) -> str | None:
+    """Where the index catalog lives: the SQL database when ``LOTSE_DATABASE_URL`` is PostgreSQL (shared by
+    every host), else None (``index.sqlite3`` in the data directory, the embedded default)."""
+    url = settings.database_url
+    if url and make_url(url).get_backend_name() == "postgresql":
+        return url
+    return None
+
+
+def build_knowledge_base(settings: Settings, engine=None):
+    """The knowledge base; ``engine``: the process's engine of ``LOTSE_DATABASE_URL`` (used for the catalog
+    when it lives in that database, so the process keeps one engine per database)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     from indexer import KnowledgeBase
 
-    return KnowledgeBase(settings.index, settings.data_dir)
+    url = catalog_database_url(settings)
+    return KnowledgeBase(settings.index, settings.data_dir, database_url=url,
+                         engine=engine if url and engine is not None else None)
 
 
 #: "build the e-file connector from the settings" (a connector given as ``efile`` may be None: e-file off)
@@ -37,7 +52,7 @@ def build_assistant(settings: Settings, kb=None, *, ensure_corpus: bool = True, 
                     efile=_FROM_SETTINGS, engine=None):
     from assistant import Assistant
 
-    kb = kb or build_knowledge_base(settings)
+    kb = kb or build_knowledge_base(settings, engine)
     if ensure_corpus:
         kb.ensure_demo_corpus(progress=progress)
     return Assistant(settings.assistant, settings.llm, kb, engine or settings.db_url(),
