@@ -38,6 +38,12 @@ class AccountError(AssistantError):
     """Invalid account data (German message)."""
 
 
+def _roles_of(u: User) -> list[str]:
+    """The user's roles (a JSON list; a comma-separated text written into the column by hand also counts)."""
+    roles = u.roles or []
+    return [r for r in (roles.split(",") if isinstance(roles, str) else roles) if r]
+
+
 def parse_roles(value) -> list[str]:
     items = value.split(",") if isinstance(value, str) else list(value or [])
     roles = sorted({str(r).strip().lower() for r in items if str(r).strip()})
@@ -90,7 +96,7 @@ class AccountStore:
     @staticmethod
     def as_dict(u: User) -> dict:
         deps = u.departments.split(",") if u.departments and u.departments != ALL_DEPARTMENTS else []
-        return {"id": u.id, "display_name": u.display_name, "roles": [r for r in u.roles.split(",") if r],
+        return {"id": u.id, "display_name": u.display_name, "roles": _roles_of(u),
                 "kontakt": {"zimmer": u.zimmer or "", "telefon": u.telefon or "", "email": u.email or ""},
                 "departments": None if u.departments == ALL_DEPARTMENTS else deps, "source": u.source,
                 "active": u.active, "created_at": u.created_at.isoformat() if u.created_at else None,
@@ -100,7 +106,7 @@ class AccountStore:
     def principal(u: User) -> Principal:
         deps = None if u.departments == ALL_DEPARTMENTS else tuple(d for d in u.departments.split(",") if d)
         contact = Contact(u.zimmer or "", u.telefon or "", u.email or "")
-        return Principal(u.id, u.display_name, frozenset(r for r in u.roles.split(",") if r), deps,
+        return Principal(u.id, u.display_name, frozenset(_roles_of(u)), deps,
                          contact if (contact.zimmer or contact.telefon or contact.email) else None)
 
     # -- writing --------------------------------------------------------------------
@@ -117,7 +123,7 @@ class AccountStore:
         with self.Session() as s:
             if s.get(User, user_id) is not None:
                 raise AccountError(f"Den Benutzer „{user_id}“ gibt es schon.")
-            u = User(id=user_id, display_name=(display_name or user_id).strip()[:200], roles=",".join(roles_l),
+            u = User(id=user_id, display_name=(display_name or user_id).strip()[:200], roles=roles_l,
                      departments=ALL_DEPARTMENTS if deps is None else ",".join(deps),
                      password_hash=_HASHER.hash(password) if password is not None else None, source="local")
             s.add(u)
@@ -138,7 +144,7 @@ class AccountStore:
                 r = parse_roles(roles)
                 if not r:
                     raise AccountError("Bitte mindestens eine Rolle angeben.")
-                u.roles = ",".join(r)
+                u.roles = r
             if departments is not ...:
                 deps = parse_departments(departments)
                 u.departments = ALL_DEPARTMENTS if deps is None else ",".join(deps)
@@ -206,7 +212,7 @@ class AccountStore:
             elif u.source != "oidc":
                 raise AccountError("Dieses Konto ist ein lokales Konto; Anmeldung per Single Sign-on nicht möglich.")
             u.display_name = (display_name or user_id)[:200]
-            u.roles = ",".join(sorted(set(roles)))
+            u.roles = sorted(set(roles))
             u.departments = ALL_DEPARTMENTS if departments is None else ",".join(sorted(set(departments)))
             if contact:  # the identity provider's claims win over what was stored before
                 self._set_contact(u, {k: v for k, v in contact.items() if v})

@@ -7,10 +7,11 @@ SQLite by default (a file in LOTSE_DATA_DIR); any SQLAlchemy URL such as
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, create_engine, event
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
@@ -69,13 +70,13 @@ class AuditEvent(Base):
 class User(Base):
     """A person who may log in: local account (argon2 password hash) or single sign-on (no hash).
 
-    ``roles`` and ``departments`` are comma-separated; departments ``*`` means all departments."""
+    ``roles`` is a JSON list of role names; ``departments`` is comma-separated, ``*`` means all departments."""
 
     __tablename__ = "users"
     id: Mapped[str] = mapped_column(String(200), primary_key=True)  # login name / OIDC subject
     display_name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(400), nullable=True)
-    roles: Mapped[str] = mapped_column(String(400), default="")
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     departments: Mapped[str] = mapped_column(String(1000), default="")
     source: Mapped[str] = mapped_column(String(20), default="local")  # local | oidc
     # the caseworker's own contact on letters (information block); empty: only the name is printed
@@ -142,12 +143,17 @@ class ReindexJobRecord(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+def _json_dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
 def make_engine(url: str) -> Engine:
     kw = {}
     if url.startswith("sqlite"):
         kw["connect_args"] = {"check_same_thread": False, "timeout": 30}
     # hide_parameters: an SQL error never carries bound values (question, letter field contents) into logs
-    engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, **kw)
+    # JSON columns: stored readable (umlauts as they are) and with sorted keys, as text on SQLite
+    engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, json_serializer=_json_dumps, **kw)
     if url.startswith("sqlite"):
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _):  # noqa: ANN001

@@ -3,7 +3,7 @@ migrations in assistant/migrations, run by ``make_engine``).
 
 * ``Letter``: one routine letter for one case; ``version`` is the optimistic-locking counter and
   the number of the version whose field values are current.
-* ``LetterVersion``: every edit is a new row with the full field values (JSON) and who/when;
+* ``LetterVersion``: every edit is a new row with the full field values (``fields``, JSON) and who/when;
   rows are never deleted or changed. An edit that lost an optimistic-locking race is stored too
   (``adopted=False``, ``version=None``) so nothing a person wrote is lost.
 * ``LetterComment``: remarks, e.g. the reason when a reviewer returns a letter.
@@ -22,8 +22,9 @@ Field values contain personal data of the letter's recipient; they live only in 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, new_id, utcnow
@@ -59,7 +60,7 @@ class Letter(Base):
     filing_claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     filing_claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     filing_next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    rule_notes: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON list: office-rule notes of the draft
+    rule_notes: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True), nullable=True)  # office-rule notes
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -80,8 +81,8 @@ class LetterVersion(Base):
     based_on: Mapped[int | None] = mapped_column(Integer, nullable=True)  # expected_version of the edit
     adopted: Mapped[bool] = mapped_column(Boolean, default=True)
     kind: Mapped[str] = mapped_column(String(30))  # created | edit | proposal_accepted | conflict | rejected_state
-    fields_json: Mapped[str] = mapped_column(Text)  # full field values
-    proposals_json: Mapped[str] = mapped_column(Text, default="{}")  # open/accepted proposals
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")  # full field values
+    proposals: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")  # open/accepted
     user_id: Mapped[str] = mapped_column(String(200))
     user_name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

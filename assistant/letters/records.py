@@ -4,7 +4,6 @@ audit events of every letter action. Part of :class:`~assistant.letters.workflow
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -22,10 +21,6 @@ from .models import STATE_LABELS, Letter, LetterVersion
 
 def _iso(d: datetime | None) -> str | None:
     return d.isoformat() if d else None
-
-
-def _dumps(v: Any) -> str:
-    return json.dumps(v, ensure_ascii=False, sort_keys=True)
 
 
 class LetterRecords:
@@ -52,8 +47,7 @@ class LetterRecords:
 
     def _view(self, s, letter: Letter) -> dict[str, Any]:
         cur = self._current(s, letter)
-        fields = json.loads(cur.fields_json)
-        proposals = json.loads(cur.proposals_json)
+        fields, proposals = cur.fields, cur.proposals
         try:
             tpl = self.templates.get(letter.template)
             missing = self._missing(tpl, fields)
@@ -83,7 +77,7 @@ class LetterRecords:
             "open_proposals": sorted(k for k, v in proposals.items() if v.get("proposal")),
             "missing": missing, "missing_labels": [field_label(m) for m in missing], "bausteine": bausteine,
             "labels": {f["name"]: field_label(f["name"]) for f in field_specs},
-            "rule_notes": json.loads(letter.rule_notes) if letter.rule_notes else [],
+            "rule_notes": letter.rule_notes or [],
             "filing": {"idempotency_key": letter.idempotency_key, "objid": letter.filing_objid,
                        "objname": letter.filing_objname, "error": letter.filing_error,
                        "attempts": letter.filing_attempts, "filed_at": _iso(letter.filed_at),
@@ -154,7 +148,7 @@ class LetterRecords:
         with self.Session() as s:
             letter = self._letter(s, letter_id, principal)
             return [{"seq": v.seq, "version": v.version, "based_on": v.based_on, "adopted": v.adopted,
-                     "kind": v.kind, "fields": json.loads(v.fields_json), "proposals": json.loads(v.proposals_json),
+                     "kind": v.kind, "fields": v.fields, "proposals": v.proposals,
                      "user": {"id": v.user_id, "name": v.user_name}, "created_at": _iso(v.created_at)}
                     for v in letter.versions]
 

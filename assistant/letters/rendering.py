@@ -5,7 +5,6 @@ the paragraphs that differ between two edits, and PDF via LibreOffice when insta
 from __future__ import annotations
 
 import io
-import json
 import logging
 import re
 import shutil
@@ -56,7 +55,7 @@ class LetterRendering:
         with self.Session() as s:
             row = self._letter(s, letter_id, principal)
             tpl = self.templates.get(row.template)
-            values = json.loads(self._current(s, row).fields_json)
+            values = self._current(s, row).fields
             if principal is not None:
                 self._audit(s, principal, "letter_download", row.id, "docx")
                 s.commit()
@@ -71,7 +70,7 @@ class LetterRendering:
                                                             LetterVersion.seq == seq)).first()
             if version is None:
                 raise LetterNotFound(f"Die Bearbeitung Nr. {seq} gibt es zu diesem Schreiben nicht.")
-        return self._render(tpl, json.loads(version.fields_json))
+        return self._render(tpl, version.fields)
 
     def preview(self, principal: Principal, letter_id: str, seq: int | None = None) -> dict[str, Any]:
         """The rendered letter as HTML (made from the DOCX, as printed and filed); ``seq``: an earlier edit."""

@@ -5,7 +5,7 @@ wrote is lost. Field values are checked and normalised against the template here
 
 from __future__ import annotations
 
-import json
+import copy
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -24,7 +24,6 @@ from .labels import KEY_LABELS, RECHTSWEG_LABELS, field_label
 from .models import STATE_LABELS, Letter, LetterVersion
 from .prefill import briefanrede
 from .reasons import normalize_choice
-from .records import _dumps
 from .templates import LetterTemplate
 
 DICT_TYPES = ("address", "organisation", "person", "case")
@@ -122,7 +121,7 @@ class LetterVersions:
         """Accept a proposal as it is (``value=None``) or with the person's changes."""
         with self.Session() as s:
             letter = self._letter(s, letter_id, principal)
-            proposals = json.loads(self._current(s, letter).proposals_json)
+            proposals = self._current(s, letter).proposals
         if field not in proposals:
             raise LetterValidationError(f"Für das Feld '{field}' gibt es keinen Vorschlag.")
         return self._edit(principal, letter_id, {} if value is None else {field: value}, expected_version,
@@ -139,8 +138,8 @@ class LetterVersions:
                 seen = s.scalars(select(LetterVersion).where(LetterVersion.letter_id == letter.id,
                                                              LetterVersion.version == expected_version)).first()
                 base_row = seen or base_row
-            base = json.loads(base_row.fields_json)
-            proposals = json.loads(base_row.proposals_json)
+            # copies: the stored version rows are never changed
+            base, proposals = copy.deepcopy(base_row.fields), copy.deepcopy(base_row.proposals)
             changes = self._normalize(tpl, base, fields, letter.case_type)
             values = {**base, **changes}
             who = {"by": principal.user_id, "at": utcnow().isoformat()}
@@ -156,8 +155,8 @@ class LetterVersions:
             if letter.state not in EDITABLE:  # keep what the person wrote, but do not adopt it
                 seq = self._lock_and_next_seq(s, letter.id)
                 s.add(LetterVersion(letter_id=letter.id, seq=seq, version=None, based_on=expected_version,
-                                    adopted=False, kind="rejected_state", fields_json=_dumps(values),
-                                    proposals_json=_dumps(proposals), user_id=principal.user_id,
+                                    adopted=False, kind="rejected_state", fields=values,
+                                    proposals=proposals, user_id=principal.user_id,
                                     user_name=principal.display_name))
                 self._audit(s, principal, "letter_" + kind, letter.id, "refused_state")
                 s.commit()
@@ -172,8 +171,8 @@ class LetterVersions:
             if res.rowcount == 1:
                 seq = self._next_seq(s, letter.id)  # the row is locked by our UPDATE until the commit
                 s.add(LetterVersion(letter_id=letter.id, seq=seq, version=new_version, based_on=expected_version,
-                                    adopted=True, kind=kind, fields_json=_dumps(values),
-                                    proposals_json=_dumps(proposals), user_id=principal.user_id,
+                                    adopted=True, kind=kind, fields=values,
+                                    proposals=proposals, user_id=principal.user_id,
                                     user_name=principal.display_name))
                 self._audit(s, principal, "letter_" + kind, letter.id, f"version {new_version}")
                 s.commit()
@@ -185,7 +184,7 @@ class LetterVersions:
             seq = self._lock_and_next_seq(s, letter_id)
             letter = self._letter(s, letter_id, principal)
             s.add(LetterVersion(letter_id=letter.id, seq=seq, version=None, based_on=expected_version, adopted=False,
-                                kind="conflict", fields_json=_dumps(values), proposals_json=_dumps(proposals),
+                                kind="conflict", fields=values, proposals=proposals,
                                 user_id=principal.user_id, user_name=principal.display_name))
             last = self._current(s, letter)
             self._audit(s, principal, "letter_edit", letter.id, "conflict")

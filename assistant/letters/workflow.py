@@ -34,7 +34,6 @@ States::
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
@@ -67,7 +66,7 @@ from .models import STATE_LABELS, Letter, LetterComment, LetterVersion
 from .prefill import prefill
 from .proposals import ProposalBuilder
 from .reasons import check_reasons, load_catalog
-from .records import LetterRecords, _dumps
+from .records import LetterRecords
 from .rendering import LetterRendering
 from .rules import load_rules, propose_next
 from .templates import TemplateRegistry
@@ -215,11 +214,11 @@ class LetterService(LetterRecords, LetterVersions, LetterRendering, LetterFiling
                             template=tpl.name,
                             title=tpl.title, four_eyes=tpl.four_eyes, state="draft", author_id=principal.user_id,
                             author_name=principal.display_name, version=1,
-                            rule_notes=_dumps(notes) if notes else None)
+                            rule_notes=notes or None)
             s.add(letter)
             s.flush()
             s.add(LetterVersion(letter_id=letter.id, seq=1, version=1, based_on=None, adopted=True, kind="created",
-                                fields_json=_dumps(values), proposals_json=_dumps(proposals),
+                                fields=values, proposals=proposals,
                                 user_id=principal.user_id, user_name=principal.display_name))
             self._audit(s, principal, "letter_draft", letter.id, "created")
             s.commit()
@@ -265,7 +264,7 @@ class LetterService(LetterRecords, LetterVersions, LetterRendering, LetterFiling
         def check(s, letter: Letter) -> None:
             tpl = self.templates.get(letter.template)
             cur = self._current(s, letter)
-            values, proposals = json.loads(cur.fields_json), json.loads(cur.proposals_json)
+            values, proposals = cur.fields, cur.proposals
             problems = []
             missing = self._missing(tpl, values)
             if missing:

@@ -265,7 +265,7 @@ def test_accepting_a_proposal_counts_as_writing(service, generated):
         from assistant.letters.models import LetterVersion
         row = s.scalars(sa.select(LetterVersion).where(LetterVersion.letter_id == view["id"],
                                                        LetterVersion.version == view["version"])).one()
-        row.proposals_json = json.dumps({"begruendung": {"proposal": True, "value": "", "sources": []}})
+        row.proposals = {"begruendung": {"proposal": True, "value": "", "sources": []}}
         s.commit()
     view = service.accept_proposal(BERND, view["id"], "begruendung", view["version"], "Von Bernd übernommen.")
     service.submit(ANNA, view["id"])
