@@ -165,6 +165,19 @@ class VectorStore:
                 raise StoreError(f"Vektorspeicher (Chroma, server) nicht erreichbar unter "
                                  f"{self.cfg.host}:{self.cfg.port}: {exc}") from exc
 
+    def close(self) -> None:
+        """Let go of an embedded store (before its folder is removed, ``lotse index --rebuild``): chromadb
+        keeps one System per path and process and would hand the removed files to the next client."""
+        if not self._embedded:
+            return
+        with self._reopen_lock:
+            system = _forget_cached_system(str(self._path), self._sole_refs)
+            if system is not None:
+                try:
+                    system.stop()
+                except Exception as exc:  # noqa: BLE001 - already stopped
+                    log.debug("stopping the Chroma client: %s", exc)
+
     def clear(self) -> None:
         """Delete every vector (``lotse index --rebuild`` with a Chroma server; the embedded store's folder
         is removed instead): the collection is dropped and created again."""

@@ -67,6 +67,7 @@ def cmd_index(args, settings: Settings) -> int:
                 if kb.catalog.shared:
                     kb.catalog.clear()
         log.warning("--rebuild: dropping index in %s", settings.data_dir)
+        kb.vectors.close()
         del kb
         for p in ("chroma", "index.sqlite3", "index.sqlite3-wal", "index.sqlite3-shm"):
             target = settings.data_dir / p

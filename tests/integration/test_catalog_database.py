@@ -188,3 +188,32 @@ def test_knowledge_base_on_postgresql(tmp_path, pg_url, embedder):
     assert hits and hits[0].source == "a.md"
     kb.catalog.engine.dispose()
     other.catalog.engine.dispose()
+
+
+def test_cli_rebuild_on_the_embedded_default(tmp_path, run_lotse):
+    """``--rebuild`` removes index.sqlite3 and chroma/ and indexes again in the same process (chromadb's
+    cached client of the removed folder is let go first)."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text("# Wohngeld\n\n## Antrag\n\nDer Antrag wird schriftlich gestellt.\n", encoding="utf-8")
+    env = {"LOTSE_INDEX__EMBEDDING_MAX_TOKENS": "32"}
+    for args in (["index", str(folder)], ["index", "--rebuild", str(folder)]):
+        r = run_lotse(args, env=env)
+        assert r.returncode == 0 and "1 neu" in r.stdout, r.stdout + r.stderr
+    r = run_lotse(["stats", "--verify"], env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_cli_rebuild_empties_the_catalog_in_the_database(tmp_path, pg_url, run_lotse):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text("# Wohngeld\n\n## Antrag\n\nDer Antrag wird schriftlich gestellt.\n", encoding="utf-8")
+    env = {"LOTSE_DATABASE_URL": pg_url, "LOTSE_INDEX__EMBEDDING_MAX_TOKENS": "32"}
+    r = run_lotse(["index", str(folder)], env=env)
+    assert r.returncode == 0 and "1 neu" in r.stdout, r.stdout + r.stderr
+    cat = Catalog(url=pg_url)
+    g = cat.generation()
+    r = run_lotse(["index", "--rebuild", str(folder)], env=env)
+    assert r.returncode == 0 and "1 neu" in r.stdout, r.stdout + r.stderr  # indexed again, not "unverändert"
+    assert cat.generation() > g and cat.stats()["documents"] == 1
+    cat.engine.dispose()
