@@ -3,8 +3,9 @@ each with a data directory of its own (two hosts), on one PostgreSQL (``LOTSE_DA
 sessions and the index catalog) and one real Chroma server (``chroma run``). While a client asks 200
 questions spread over both servers, ``lotse index FOLDER`` with a new document and ``lotse sync-cases``
 against the e-file double (a process of its own) write through the CLI (``lotse.cli.main`` in the test
-process: a third process besides the two servers). No answer fails, and the new document and the
-synced cases are seen by both servers at once, without a restart.
+process: a third process besides the two servers); then the document is changed, removed and indexed
+again. No answer fails, and both servers see the new, changed and removed document and the synced
+cases at once, without a restart.
 
 Needs ``LOTSE_TEST_POSTGRES_URL`` (``scripts/test.sh`` starts a PostgreSQL; skipped locally without it,
 failed in CI) and the ``chroma`` command of the chromadb package.
@@ -224,15 +225,53 @@ def test_two_servers_on_postgres_and_chroma_server_see_cli_writes_at_once(tmp_pa
             time.sleep(0.1)
         # a new document, indexed through the CLI (another process than both servers)
         folder = tmp_path / "richtlinien"
-        _write(folder / "fahrrad.md", "---\ntitle: Fahrradpauschale im Außendienst\ndepartment: S-III\n---\n"
-               "# Fahrradpauschale im Außendienst\n\n## Höhe der Fahrradpauschale\n\n"
-               "Die Fahrradpauschale für Dienstgänge mit dem eigenen Fahrrad beträgt 17 Euro im Monat.\n")
-        t0 = time.monotonic()
-        _in_process(cli_env, ["index", str(folder)], cwd=tmp_path)
-        writes.append(("index", t0, time.monotonic()))
-        t0 = time.monotonic()
-        sync = _in_process(cli_env, ["sync-cases", "--json"], cwd=tmp_path)
-        writes.append(("sync-cases", t0, time.monotonic()))
+        doc = folder / "fahrrad.md"
+
+        def policy(amount: str) -> None:
+            _write(doc, "---\ntitle: Fahrradpauschale im Außendienst\ndepartment: S-III\n---\n"
+                   "# Fahrradpauschale im Außendienst\n\n## Höhe der Fahrradpauschale\n\n"
+                   f"Die Fahrradpauschale für Dienstgänge mit dem eigenen Fahrrad beträgt {amount} Euro im Monat.\n")
+
+        def cli(what: str, args: list[str]):
+            t0 = time.monotonic()
+            r = _in_process(cli_env, args, cwd=tmp_path)
+            writes.append((what, t0, time.monotonic()))
+            return r
+
+        def answers() -> dict[str, dict]:
+            out = {}
+            for name, c in clients.items():
+                r = c.post("/api/ask", json={"question": NEW_QUESTION})
+                assert r.status_code == 200, (name, r.text)
+                out[name] = r.json()
+            return out
+
+        policy("17")
+        cli("index (new)", ["index", str(folder)])
+        for name, body in answers().items():  # both servers, at once
+            assert not body["refused"] and "17 Euro" in body["answer"], (name, body)
+            assert any(ci["source"] == "fahrrad.md" for ci in body["citations"]), (name, body["citations"])
+        for name, c in clients.items():
+            hits = c.get("/api/search", params={"q": "Fahrradpauschale Dienstgänge", "k": 5}).json()
+            assert hits and hits[0]["source"] == "fahrrad.md", (name, hits)
+
+        sync = cli("sync-cases", ["sync-cases", "--json"])
+        assert '"added"' in sync.stdout
+        for name, c in clients.items():
+            akten = c.get("/api/search", params={"q": "Wohngeld Akte", "k": 20}).json()
+            assert any(h["doc_type"] == "akte" and h["source"].startswith("efile:") for h in akten), (name, akten)
+
+        policy("23")  # changed: the old amount is gone on both servers
+        cli("index (changed)", ["index", str(folder)])
+        for name, body in answers().items():
+            assert "23 Euro" in body["answer"] and "17 Euro" not in body["answer"], (name, body["answer"])
+
+        doc.unlink()  # removed: never cited again
+        _write(folder / "andere.md", "---\ndepartment: S-III\n---\n# Sonstiges\n\nDienstreisen werden vorher beantragt.\n")
+        cli("index (removed)", ["index", str(folder)])
+        for name, body in answers().items():
+            assert all(ci["source"] != "fahrrad.md" for ci in body["citations"]), (name, body["citations"])
+
         for w in workers:
             w.join(timeout=300)
         assert not any(w.is_alive() for w in workers)
@@ -243,19 +282,7 @@ def test_two_servers_on_postgres_and_chroma_server_see_cli_writes_at_once(tmp_pa
         assert asked["a"] == asked["b"] == QUESTIONS // 2
         for what, w0, w1 in writes:  # the questions really came while the CLI wrote
             assert any(s < w1 and e > w0 for s, e in spans), (what, w0, w1)
-        assert '"added"' in sync.stdout
-
-        # both servers see the new document and the synced cases, without a restart
         for name, c in clients.items():
-            r = c.post("/api/ask", json={"question": NEW_QUESTION})
-            assert r.status_code == 200, r.text
-            body = r.json()
-            assert not body["refused"] and "17 Euro" in body["answer"], (name, body)
-            assert any(ci["source"] == "fahrrad.md" for ci in body["citations"]), (name, body["citations"])
-            hits = c.get("/api/search", params={"q": "Fahrradpauschale Dienstgänge", "k": 5}).json()
-            assert hits and hits[0]["source"] == "fahrrad.md", (name, hits)
-            akten = c.get("/api/search", params={"q": "Wohngeld Akte", "k": 20}).json()
-            assert any(h["doc_type"] == "akte" and h["source"].startswith("efile:") for h in akten), (name, akten)
             status = c.get("/api/index/status").json()
             assert status["vectors"] == status["chunks"] > 3, (name, status)
         for name, h in hosts.items():
