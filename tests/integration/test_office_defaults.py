@@ -241,7 +241,7 @@ def test_sql_errors_never_log_bound_values(office, caplog):
 
     secret = "Kontonummer DE89 3704 0044 0532 0130 00"
     with caplog.at_level(logging.DEBUG), office["assistant"].Session() as s:
-        s.add(User(id="admin", display_name=secret, roles="", departments=""))  # duplicate key
+        s.add(User(id="admin", display_name=secret, roles=[], departments=""))  # duplicate key
         with pytest.raises(IntegrityError) as err:
             s.commit()
     assert "DE89" not in str(err.value) and "hidden due to hide_parameters" in str(err.value)
@@ -269,6 +269,24 @@ def test_data_directory_and_files_only_for_the_owner_and_file_names_escaped_in_t
     lines = caplog.text.splitlines() + r.stderr.splitlines()
     assert any("a\\nFAKE" in line for line in lines), caplog.text[-2000:]
     assert not any(line.startswith("FAKE") for line in lines)
+
+
+def test_a_newline_in_an_uploaded_file_name_never_reaches_the_log_or_the_disk(tmp_path, make_kb, caplog):
+    """A multipart parser hands the file name over as the client sent it; a control character in it must
+    not forge a log line (the upload's own messages, the indexer's, the audit) nor become part of a path."""
+    from assistant.library import PolicyLibrary
+
+    library = PolicyLibrary(make_kb(), tmp_path / "policy")
+    evil = "a\nFAKE 2026-01-01 ERROR lotse: angemeldet als admin\r\x1b[2J.md"
+    with caplog.at_level(logging.DEBUG):
+        stored = library.upload(Principal("admin", "Administration", frozenset({"administration"})), evil,
+                                b"# Titel\n\nDie Frist f\xc3\xbcr den Widerspruch betr\xc3\xa4gt einen Monat.\n",
+                                "S-III")
+    assert not re.search(r"[\x00-\x1f\x7f]", stored["source"]), stored["source"]
+    assert stored["report"]["errors"] == [] and stored["source"].startswith("S-III/a_FAKE")
+    assert [p.name for p in (tmp_path / "policy" / "S-III").iterdir()] == [stored["source"].split("/", 1)[1]]
+    lines = caplog.text.splitlines()
+    assert not any(line.startswith("FAKE") for line in lines) and "\x1b" not in caplog.text, caplog.text[-2000:]
 
 
 # -- privacy by default --------------------------------------------------------------------------
@@ -303,3 +321,48 @@ def test_literal_source_text_is_quoted_unaltered(tmp_path, make_kb):
                            Principal("u", "U", frozenset({"sachbearbeitung"})))
     assert not result["refused"], result["answer"]
     assert "{{ 7*7 }}" in result["answer"], result["answer"]
+
+
+def test_foreign_and_unknown_ids_get_the_same_answer_everywhere(office, s2_content):
+    """One answer for "not there" and "not yours" on every route that takes an id: a person of S-III
+    learns nothing about S-II's conversations, sources, letters and quizzes by probing ids."""
+    c = client_for(office, "s3-all-roles")
+    hits = client_for(office, "admin").get("/api/search", params={"q": "Unterhaltsvorschuss", "k": 50}).json()
+    foreign = dict(s2_content, chunk_id=next(h["chunk_id"] for h in hits if h["department"] == "S-II"))
+    unknown = {"conversation_id": "0" * len(foreign["conversation_id"]), "chunk_id": "0" * len(foreign["chunk_id"]),
+               "letter_id": "999999", "quiz_id": "0" * len(str(foreign["quiz_id"])), "message_id": 999_999_999}
+    calls = [("get", "/api/conversations/{conversation_id}", None),
+             ("delete", "/api/conversations/{conversation_id}", None),
+             ("get", "/api/sources/{chunk_id}", None),
+             ("get", "/api/letters/{letter_id}", None),
+             ("get", "/api/letters/{letter_id}/versions", None),
+             ("get", "/api/letters/{letter_id}/preview", None),
+             ("get", "/api/letters/{letter_id}/compare?a=1&b=1", None),
+             ("get", "/api/letters/{letter_id}/docx", None),
+             ("put", "/api/letters/{letter_id}", {"fields": {"betreff": "x"}, "expected_version": 1}),
+             ("post", "/api/letters/{letter_id}/submit", {"expected_version": 1}),
+             ("post", "/api/letters/{letter_id}/approve", {"expected_version": 1}),
+             ("post", "/api/letters/{letter_id}/return", {"comment": "x", "expected_version": 1}),
+             ("post", "/api/letters/{letter_id}/comments", {"text": "x"}),
+             ("post", "/api/letters/{letter_id}/file", None),
+             ("post", "/api/training/quizzes/{quiz_id}/answers", {"answers": {}}),
+             ("post", "/api/feedback", {"message_id": "{message_id}", "rating": "up"}),
+             ("post", "/api/training/model-answers", {"message_id": "{message_id}"})]
+    differ, statuses = {}, {}
+    for method, route, body in calls:
+        answers = []
+        for ids in (foreign, unknown):
+            url = route.format(**{k: ids[k] for k in re.findall(r"{(\w+)}", route)})
+            payload = body and {k: (ids["message_id"] if v == "{message_id}" else v) for k, v in body.items()}
+            r = c.request(method.upper(), url, json=payload) if payload is not None else c.request(method.upper(), url)
+            answers.append((r.status_code, r.text.replace(str(ids.get("letter_id")), "ID")))
+        assert answers[0][0] >= 400, (route, answers)
+        statuses[f"{method.upper()} {route}"] = answers[0][0]
+        if answers[0] != answers[1]:
+            differ[f"{method.upper()} {route}"] = answers
+    assert differ == {}, differ
+    assert set(statuses.values()) == {404}, statuses  # not a validation error before the lookup
+    # the foreign content is still there for its owner (the probes changed nothing)
+    owner = client_for(office, S2_USER)
+    assert owner.get(f"/api/conversations/{foreign['conversation_id']}").status_code == 200
+    assert owner.get(f"/api/letters/{foreign['letter_id']}").status_code == 200
