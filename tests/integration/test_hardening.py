@@ -199,6 +199,66 @@ def test_cli_indexing_while_serving_never_fails_an_answer_and_is_seen_at_once(se
         assert "reopened Chroma" in log  # the server noticed the other process' writes
 
 
+@pytest.mark.slow  # real `lotse serve`, the e-file double as a process, `lotse sync-cases`
+def test_cli_sync_cases_while_serving_never_fails_an_answer_and_the_cases_are_found_at_once(served, tmp_path):
+    """The nightly `lotse sync-cases` from cron while the server runs on the embedded default: no answer
+    fails while it writes, and the synced case records are searchable on the server without a restart."""
+    from connectors.efile.double.generator import generate_cases
+    from tests.integration.efile_fixtures import TECH_USER, DoubleProcess
+
+    cases = [c for c in generate_cases(30, 14)[0] if c["objname"].startswith("S-III-")][:6]
+    assert cases
+    double = DoubleProcess.with_cases(tmp_path, cases)
+    env = dict(served["env"], LOTSE_EFILE__URL=double.base_url, LOTSE_EFILE__USER=TECH_USER[0],
+               LOTSE_EFILE__PASSWORD=TECH_USER[1], LOTSE_EFILE__USERLOGIN="max.mustermann",
+               LOTSE_EFILE__JOBOE="COO.1.2300.1.847", LOTSE_EFILE__TIMEOUT_S="20")
+    question = "Welche Frist gilt für den Widerspruch?"
+    try:
+        with httpx.Client(base_url=served["base"]) as client:
+            web_login(client, "sb3", ADMIN_PASSWORD)
+            assert _ask(client, question).status_code == 200
+            before = client.get("/api/search", params={"q": "Wohngeld Akte", "k": 20}).json()
+            assert not any(h["doc_type"] == "akte" for h in before), before
+            failures: list[str] = []
+            asked: list[tuple[float, float]] = []
+            stop = threading.Event()
+
+            def hammer() -> None:
+                with httpx.Client(base_url=served["base"], cookies=client.cookies,
+                                  headers={"X-CSRF-Token": client.headers["X-CSRF-Token"]}) as c2:
+                    while not stop.is_set():
+                        started = time.monotonic()
+                        r = _ask(c2, question)
+                        asked.append((started, time.monotonic()))
+                        if r.status_code != 200:
+                            failures.append(f"{r.status_code}: {r.text[:300]}")
+                        stop.wait(0.2)
+
+            worker = threading.Thread(target=hammer, daemon=True)
+            worker.start()
+            try:
+                t0 = time.monotonic()
+                r = _in_process(env, ["sync-cases", "--json"], cwd=served["tmp"])
+                t1 = time.monotonic()
+                assert r.returncode == 0, r.stdout + r.stderr
+                assert '"added"' in r.stdout, r.stdout
+                akten = client.get("/api/search", params={"q": "Wohngeld Akte", "k": 20})
+                assert akten.status_code == 200, akten.text
+                found = [h for h in akten.json() if h["doc_type"] == "akte"]
+                assert found and all(h["source"].startswith("efile:") and h["department"] == "S-III"
+                                     for h in found), akten.json()
+                assert _ask(client, question).status_code == 200
+            finally:
+                stop.set()
+                worker.join(timeout=180)
+            assert not failures, failures[:3]
+            assert any(a < t1 and b > t0 for a, b in asked), (asked, t0, t1)
+        log = served["log"].read_text(encoding="utf-8", errors="replace")
+        assert "Traceback" not in log and "500 Internal Server Error" not in log, log[-3000:]
+    finally:
+        double.stop()
+
+
 @pytest.mark.slow  # real `lotse serve` and `lotse index` processes
 def test_vectors_removed_behind_the_servers_back_are_skipped_not_an_error(served, tmp_path):
     """Even when another process changes Chroma without any notice (here: a raw client deleting
