@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -102,7 +103,7 @@ def load_case(efile: EFileConnector, aktenzeichen: str) -> CaseData:
     docs_by_proc = {p.coo: efile.list_documents(p.coo) for p in procedures}
     held: set[str] = set()
     target_types: set[str] = set()
-    requests: list[date] = []
+    requests: list[tuple[date, str]] = []
     confirmed = False
     for proc in procedures:
         for d in docs_by_proc[proc.coo]:
@@ -120,7 +121,7 @@ def load_case(efile: EFileConnector, aktenzeichen: str) -> CaseData:
                 # a request of an earlier Vorgang (last year's application) does not count
                 when = _date_of(d.created_at)
                 if when is not None:
-                    requests.append(when)
+                    requests.append((when, d.name))
     # the application the letter answers: the filing target's, else the newest one of the case
     order = ([target] if target is not None else []) + [p for p in reversed(procedures) if p is not target]
     application = None
@@ -140,6 +141,10 @@ def load_case(efile: EFileConnector, aktenzeichen: str) -> CaseData:
                         break
             if applicant is not None:
                 break
+    # a request to someone else ("Aufforderung Auskunft an Westermeier": the other parent, § 6 UVG;
+    # the employer, the bank) asked the applicant for nothing: no reminder, no § 66 warning follows from it
+    surname = str((applicant or {}).get("nachname") or "").strip()
+    own_requests = [when for when, name in requests if not _addressed_to_someone_else(name, surname)]
     receipt = _date_of(application.created_at) if application is not None else None
     antrag_date = None
     raw = app_json.get("antragsdatum") if app_json else None
@@ -153,10 +158,24 @@ def load_case(efile: EFileConnector, aktenzeichen: str) -> CaseData:
         antrag_date = case.runtime_from.date()
     log.info("case %s loaded for a letter: %d procedures, filing target %s, application %s, antrag %s, "
              "%d earlier requests", case.coo, len(procedures), target.coo if target else None,
-             application.coo if application else None, "found" if applicant else "missing", len(requests))
+             application.coo if application else None, "found" if applicant else "missing", len(own_requests))
     return CaseData(case, case_type, target.coo if target else None, applicant, antrag_date,
                     cat.document_type(application.name) if application is not None else None, receipt,
-                    frozenset(held), frozenset(target_types), tuple(sorted(requests)), confirmed)
+                    frozenset(held), frozenset(target_types), tuple(sorted(own_requests)), confirmed)
+
+
+_OBJNAME_SUFFIX = re.compile(r"\s*\([^()]*\)$")  # the e-file appends the document's objname: "... (S-II-UVG/...)"
+_ADDRESSEE = re.compile(r"\san\s+(?:(?:Frau|Herrn?|die|den|das)\s+)?(?P<who>[A-ZÄÖÜ][^,;()]*)$")
+
+
+def _addressed_to_someone_else(title: str, applicant_surname: str) -> bool:
+    """True when a request's title names an addressee who is not the applicant
+    ("Aufforderung Auskunft an Westermeier", "Auskunftsersuchen an die Bank")."""
+    m = _ADDRESSEE.search(_OBJNAME_SUFFIX.sub("", title.strip()))
+    if m is None:
+        return False
+    who = m.group("who").strip()
+    return not (applicant_surname and applicant_surname.casefold() in who.casefold())
 
 
 
@@ -170,10 +189,12 @@ EQUIVALENT_TYPES: dict[str, frozenset[str]] = {
     "Kontoauszüge": frozenset({"Kontoauszüge", "Kontoauszug"}),
     "Attest": frozenset({"Attest", "Ärztliches Attest"}),
     "Gutachten": frozenset({"Gutachten", "Pflegegutachten"}),
+    "Pflegegutachten": frozenset({"Gutachten", "Pflegegutachten"}),
+    "Kosten- und Finanzierungsplan": frozenset({"Kosten- und Finanzierungsplan", "Finanzierungsplan"}),
 }
 #: checklist items that a continuation (any Vorgang after the first) must bring anew: an older
 #: proof in an earlier Vorgang does not count (Wohngeld checklist: "aktuelle Einkommensnachweise")
-CURRENT_TYPES = frozenset({"Nachweis Einkommen", "Einkommensnachweis"})
+CURRENT_TYPES = frozenset({"Nachweis Einkommen", "Einkommensnachweis", "Kontoauszüge"})
 #: how a document type is named to the citizen
 CITIZEN_LABELS = {
     "Antrag": "Unterschriebener Antrag",
@@ -185,12 +206,14 @@ CITIZEN_LABELS = {
     "Mietvertrag": "Mietvertrag oder Mietbescheinigung des Vermieters",
     "Mietbescheinigung": "Mietbescheinigung des Vermieters",
     "Kontoauszüge": "Kontoauszüge aller Konten der letzten drei Monate",
-    "Rentenbescheid": "aktueller Rentenbescheid bzw. Rentenanpassungsmitteilung",
+    "Rentenbescheid": "Rentenbescheid oder letzte Rentenanpassungsmitteilung für alle Renten (auch Betriebsrenten)",
     "Meldebescheinigung": "Meldebescheinigung",
     "Geburtsurkunde": "Geburtsurkunde des Kindes",
-    "Schulbescheinigung": "Schulbescheinigung",
-    "Heimvertrag": "Heimvertrag",
-    "Pflegegutachten": "Pflegegutachten des Medizinischen Dienstes",
+    "Schulbescheinigung": "Schulbescheinigung des Kindes für das laufende Schuljahr",
+    "Heimvertrag": "Heimvertrag mit der Aufstellung der monatlichen Heimkosten",
+    "Pflegegutachten": "Bescheid Ihrer Pflegekasse über den Pflegegrad mit dem Gutachten des Medizinischen Dienstes",
+    "Gutachten": "Bescheid Ihrer Pflegekasse über den Pflegegrad mit dem Gutachten des Medizinischen Dienstes",
+    "Kosten- und Finanzierungsplan": "Kosten- und Finanzierungsplan des Vorhabens",
 }
 
 
@@ -220,5 +243,5 @@ def case_facts(data: CaseData, today: date) -> CaseFacts:
     found = missing_documents(data)
     return CaseFacts(today=today, case_type=data.case_type, has_application=data.application_type is not None,
                      receipt_confirmed=data.receipt_confirmed, missing=tuple(found[0]) if found else (),
-                     request_dates=data.request_dates)
+                     request_dates=data.request_dates, has_checklist=found is not None)
 
