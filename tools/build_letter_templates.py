@@ -412,7 +412,9 @@ TEMPLATES = [
             field("zeitraum_bis", "date", "user", hint="Ende des Bewilligungszeitraums"),
             field("zweck", "text", "user", hint="Zuwendungszweck (Projekt/Maßnahme)"),
             field("nebenbestimmungen", "list", "generated",
-                  hint="Besondere Nebenbestimmungen (Auflagen, Bedingungen) dieses Bescheids",
+                  hint="Besondere Nebenbestimmungen (Auflagen, Bedingungen) dieses Bescheids. Vorschlag: "
+                       "die Nebenbestimmungen des Amts (Amtsregeln); für das Vorhaben prüfen, streichen "
+                       "oder ergänzen",
                   query="Nebenbestimmungen Zuwendungsbescheid ANBest-P Projektförderung Auflagen "
                         "Mittelabruf Mitteilungspflichten"),
             field("verwendungsnachweis_bis", "date", "user",
@@ -486,8 +488,12 @@ TEMPLATES = [
             H("Begründung"),
             REASON_TEXT(),
             IF("begruendung", LINES("begruendung")),
-            P("Sollten sich Ihre Verhältnisse künftig ändern, können Sie jederzeit einen neuen "
-              "Antrag stellen. Gerne berate ich Sie dazu."),
+            IF("\"Zuschuss\" not in akte.verfahren",
+               P("Sollten sich Ihre Verhältnisse künftig ändern, können Sie jederzeit einen neuen "
+                 "Antrag stellen. Gerne berate ich Sie dazu.")),
+            IF("\"Zuschuss\" in akte.verfahren",
+               P("Für künftige Vorhaben können Sie jederzeit einen neuen Antrag stellen. Gerne berate "
+                 "ich Sie dazu.")),
             H("Rechtsbehelfsbelehrung"),
             TAG("{%p if rechtsweg == 'vwgo_klage' %}"),
             *RB_KLAGE_VWGO,
@@ -552,7 +558,8 @@ TEMPLATES = [
         "betreff": "Weiterleitung Ihres Antrags an den zuständigen Leistungsträger",
         "fields": COMMON_FIELDS + [
             field("zustaendiger_traeger", "organisation", "user",
-                  hint="Zuständiger Leistungsträger mit Anschrift (Name, Straße, PLZ und Ort)"),
+                  hint="Zuständiger Leistungsträger mit Anschrift (Name, Straße, PLZ und Ort) und, wenn "
+                       "bekannt, seiner Telefonnummer für Rückfragen"),
             REASONS("weiterleitung", False, "Warum ist die Landeshauptstadt München nicht zuständig? "
                     "Weiterleitungsgrund aus dem Katalog wählen und die Tatsachen ausfüllen (optional)"),
             FREE_REASON,
@@ -569,6 +576,8 @@ TEMPLATES = [
             ADDR("**{{ zustaendiger_traeger.name }}**"),
             ADDR("{{ zustaendiger_traeger.strasse }}"),
             ADDR("{{ zustaendiger_traeger.plz_ort }}"),
+            IF("zustaendiger_traeger.get('telefon')",
+               ADDR("Telefon {{ zustaendiger_traeger.telefon }}")),
             P(""),
             P("**Wichtig für Sie:** Ihr Antrag gilt nach § 16 Abs. 2 Satz 2 SGB I als an dem Tag "
               "gestellt, an dem er bei uns eingegangen ist, also am "
@@ -606,8 +615,12 @@ TEMPLATES = [
             P("Nach derzeitigem Stand gehen wir davon aus, dass wir bis zum "
               "**{{ voraussichtlich_bis }}** über Ihren Antrag entscheiden können. Sollte sich "
               "dieser Zeitpunkt verschieben, informieren wir Sie erneut."),
-            P("Sie müssen im Moment nichts weiter unternehmen. Wenn sich in der Zwischenzeit etwas "
-              "an Ihren Verhältnissen ändert, teilen Sie uns dies bitte mit."),
+            IF("\"Zuschuss\" not in akte.verfahren",
+               P("Sie müssen im Moment nichts weiter unternehmen. Wenn sich in der Zwischenzeit etwas "
+                 "an Ihren Verhältnissen ändert, teilen Sie uns dies bitte mit.")),
+            IF("\"Zuschuss\" in akte.verfahren",
+               P("Sie müssen im Moment nichts weiter unternehmen. Wenn sich in der Zwischenzeit Ihr "
+                 "Vorhaben oder seine Finanzierung ändert, teilen Sie uns dies bitte mit.")),
             KONTAKT,
         ],
     },

@@ -199,6 +199,16 @@ def prefill(template: LetterTemplate, data: CaseData, principal: Principal, cfg:
         elif spec.name == "unterlagen" and spec.source == "user":  # Erinnerung: still missing per the case
             found = missing_documents(data)
             values[spec.name] = found[1] if found else []
+        elif spec.name == "nebenbestimmungen" and rules.nebenbestimmungen.get(data.case_type or ""):
+            # the office's own clauses (regeln/amtsregeln.yaml), never sentences pasted from the guidance
+            p = {"proposal": True, "query": "", "legal_references": [], "sources": [],
+                 "value": list(rules.nebenbestimmungen[data.case_type or ""]),
+                 "message": "Besondere Nebenbestimmungen des Amts (Amtsregeln). Bitte für dieses Vorhaben "
+                            "prüfen, nicht passende streichen und besondere Auflagen ergänzen."}
+            if proposals is not None:  # the guidance on Nebenbestimmungen, to read
+                p["sources"] = proposals.passages_to_read(spec, principal, data.case_type, akte["verfahren"])
+            props[spec.name] = p
+            values[spec.name] = p["value"]
         elif spec.source == "generated" and proposals is not None:
             p = proposals.propose(spec, principal, data.case_type, akte["verfahren"], template.name)
             props[spec.name] = p
@@ -208,9 +218,15 @@ def prefill(template: LetterTemplate, data: CaseData, principal: Principal, cfg:
     return values, props, notes
 
 
+#: the parts of an empty address or organisation a person fills in (the letter page shows one input per part)
+EMPTY_PARTS = {"address": ("name", "strasse", "plz_ort"), "organisation": ("name", "strasse", "plz_ort", "telefon")}
+
+
 def empty_value(spec: FieldSpec) -> Any:
     if spec.type in ("list", "reasons"):
         return []
-    if spec.type in ("address", "organisation", "person", "case"):
+    if spec.type in EMPTY_PARTS:
+        return dict.fromkeys(EMPTY_PARTS[spec.type], "")
+    if spec.type in ("person", "case"):
         return {}
     return ""

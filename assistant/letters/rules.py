@@ -43,6 +43,11 @@ CONDITIONS: dict[str, tuple[str, str]] = {
 }
 
 
+#: why ``unterlagen_fehlen`` does not hold when the procedure has no checklist (never "all documents are there")
+NO_CHECKLIST = ("für das Verfahren ist im Verfahrenskatalog keine Checkliste hinterlegt, Lotse kann fehlende "
+                "Unterlagen deshalb nicht erkennen")
+
+
 class RulesError(LetterError):
     """The file is broken (German message); an operator must fix it."""
 
@@ -98,6 +103,17 @@ class OfficeRules(_M):
     fristen: dict[str, int] = Field(default_factory=dict)
     folgen: dict[str, FollowRule] = Field(default_factory=dict)
     vorschlag: list[ProposalRule] = Field(default_factory=list)
+    #: the office's standard Nebenbestimmungen of a Bewilligung per case type (citizen-facing sentences)
+    nebenbestimmungen: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("nebenbestimmungen")
+    @classmethod
+    def _sentences(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for ct, items in v.items():
+            for i, item in enumerate(items):
+                if not item.strip() or "{" in item or item.strip()[-1] not in ".)":
+                    raise ValueError(f"{ct}.{i}: ein vollständiger Satz ohne Platzhalter erwartet")
+        return v
 
     @field_validator("anforderung")
     @classmethod
@@ -118,6 +134,9 @@ class OfficeRules(_M):
         for ct in self.anforderung:
             if ct != "standard" and ct not in case_types:
                 out.append(f"anforderung: unbekanntes Verfahren '{ct}'")
+        for ct in self.nebenbestimmungen:
+            if ct not in case_types:
+                out.append(f"nebenbestimmungen: unbekanntes Verfahren '{ct}'")
         for t in list(self.fristen) + list(self.folgen) + [p.vorlage for p in self.vorschlag if p.vorlage]:
             if t not in names:
                 out.append(f"unbekannte Vorlage '{t}'")
@@ -134,6 +153,7 @@ class CaseFacts:
     receipt_confirmed: bool
     missing: tuple[str, ...]  # checklist items missing from the case
     request_dates: tuple[date, ...]  # requests for documents sent in the Vorgang, oldest first
+    has_checklist: bool = True  # the procedure catalog has a checklist for the procedure
 
 
 @dataclass(frozen=True)
@@ -180,7 +200,8 @@ def follow_notes(rules: OfficeRules, template: str, facts: CaseFacts) -> list[st
     if not failed:
         return []
     st = request_state(rules, facts)
-    detail = "; ".join(CONDITIONS[c][1] for c in failed)
+    detail = "; ".join(NO_CHECKLIST if c == "unterlagen_fehlen" and not facts.has_checklist else CONDITIONS[c][1]
+                       for c in failed)
     extra = ""
     if st.running and st.last_deadline is not None:
         extra = (f" Die Anforderung vom {format_date(st.last_request)} hat eine Frist bis "

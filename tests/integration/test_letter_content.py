@@ -45,6 +45,7 @@ TWO_WEEKS = format_date(deadline("workdays:14", TODAY))  # 05.06.2026 (after Fro
 AZ_ONLY_ANTRAG = "S-III-WG/2026/900001"
 AZ_SECOND_REQUEST = "S-III-WG/2026/900002"
 AZ_GRUSI = "S-III-GRUSI/2026/900003"
+AZ_HZP = "S-III-HZP/2026/900004"
 ANTRAGSDATUM = "2026-04-27"  # signed by the applicant
 POSTEINGANG = "2026-04-30T09:15:00+02:00"  # received by the office (e-file Eingangsdatum)
 EARLIER_REQUEST = "2026-05-04T10:00:00+02:00"
@@ -74,7 +75,12 @@ def _written_cases() -> list[dict]:
         "procedures": [{"shortname": "Grundsicherung Erstantrag 2026", "documents": [
             _antrag_doc("Grundsicherung im Alter", "Antrag Grundsicherung im Alter Musterfrau, Erika")]}],
     }
-    return [only_antrag, second, grusi]
+    hzp = {
+        "objname": AZ_HZP, "shortname": "Hilfe zur Pflege Musterfrau, Erika", "procedure_type": "HZP",
+        "procedures": [{"shortname": "Antrag Hilfe zur Pflege 2026", "documents": [
+            _antrag_doc("Hilfe zur Pflege", "Antrag Hilfe zur Pflege Musterfrau, Erika")]}],
+    }
+    return [only_antrag, second, grusi, hzp]
 
 
 # -- fixtures ------------------------------------------------------------------------------
@@ -217,14 +223,68 @@ def test_erinnerung_refers_to_the_earlier_request_from_the_file(service):
     assert len(items) == 2 and all(i in lines for i in items), items
 
 
-def test_s1_first_request_two_weeks_without_warning_and_no_generic_checklist(service):
+def test_s1_first_request_two_weeks_without_warning_names_the_grundsicherung_checklist(service):
     view, lines = _draft(service, ANNA, AZ_GRUSI, "anforderung_unterlagen")
     text = "\n".join(lines)
     assert view["fields"]["frist"] == TWO_WEEKS  # Arbeitsanweisung Mitwirkung S-I: MW-01, two weeks
     assert "§ 66" not in text and "versagt" not in text
-    # no checklist in the catalog: nothing invented, a note for the caseworker instead
-    assert view["fields"]["unterlagen"] == []
-    assert "keine Checkliste" in view["proposals"]["unterlagen"]["message"]
+    # the catalog's Grundsicherung checklist minus the Antrag in the file (review: the draft listed nothing)
+    items = view["fields"]["unterlagen"]
+    assert items == ["Rentenbescheid oder letzte Rentenanpassungsmitteilung für alle Renten (auch Betriebsrenten)",
+                     "Kontoauszüge aller Konten der letzten drei Monate"], items
+    assert all(i in lines for i in items)
+    assert "Rentenbescheid, Kontoauszüge" in view["proposals"]["unterlagen"]["message"]
+    assert view["rule_notes"] == []
+
+
+def test_every_procedure_with_a_request_letter_has_a_checklist(service):
+    """Review finding: Grundsicherung, Hilfe zur Pflege, BuT and UVG drafts listed no document at all
+    and the draft's note claimed 'laut Checkliste liegen alle Unterlagen vor' (there was no checklist)."""
+    from connectors.catalog import catalog
+
+    request_types = set(service.templates.get("anforderung_unterlagen").case_types)
+    for proc in catalog().procedures:
+        if proc.case_type in request_types:
+            assert proc.checklist, f"{proc.name}: no checklist for the Anforderung fehlender Unterlagen"
+
+
+def test_generated_cases_of_every_procedure_hold_their_checklist(service, generated):
+    seen = set()
+    for spec in _active(generated):
+        pt = spec["procedure_type"]
+        if pt in seen or pt == "ZUS" or len(spec["procedures"]) > 1:
+            continue
+        seen.add(pt)
+        view = service.create_draft(ANNA, spec["objname"], "anforderung_unterlagen")
+        assert view["fields"]["unterlagen"] == [], (spec["objname"], view["fields"]["unterlagen"])
+        assert "alle Unterlagen" in view["proposals"]["unterlagen"]["message"], spec["objname"]
+        assert any("liegen alle Unterlagen in der E-Akte vor" in n for n in view["rule_notes"]), view["rule_notes"]
+    assert seen >= {"WG", "GRUSI", "HZP", "BUT", "UVG"}, seen
+
+
+def test_hilfe_zur_pflege_asks_for_the_pflegekasse_decision(service):
+    view, lines = _draft(service, ANNA, AZ_HZP, "anforderung_unterlagen")
+    items = view["fields"]["unterlagen"]
+    assert items == ["Bescheid Ihrer Pflegekasse über den Pflegegrad mit dem Gutachten des Medizinischen "
+                     "Dienstes"], items
+    assert items[0] in lines
+
+
+def test_a_request_to_someone_else_is_no_request_to_the_applicant(service, generated):
+    """Review finding (UVG): 'Aufforderung Auskunft an <other parent>' in the file made the draft to the
+    mother say 'mit Schreiben vom 19.08.2024 hatten wir Sie gebeten ...' with the § 66 warning, and the
+    Erinnerung referred to that letter, which she never received."""
+    spec = next(c for c in _active(generated) if c["procedure_type"] == "UVG" and any(
+        d["shortname"].startswith("Aufforderung Auskunft an ") for p in c["procedures"] for d in p["documents"]))
+    view, lines = _draft(service, ANNA, spec["objname"], "anforderung_unterlagen")
+    text = "\n".join(lines)
+    assert view["fields"]["nachforderung"] == ""
+    assert "mit Schreiben vom" not in text and "§ 66" not in text and "versagt" not in text
+    assert view["fields"]["frist"] == FIRST_WG  # UVG first request: three weeks (UV-Auskunft)
+    erinnerung, lines = _draft(service, ANNA, spec["objname"], "erinnerung")
+    assert erinnerung["fields"]["bezugsschreiben_datum"] == ""
+    assert erinnerung["rule_notes"] and "nicht vorgesehen" in erinnerung["rule_notes"][0]
+    assert service.next_letter(ANNA, spec["objname"])["template"] != "erinnerung"
 
 
 def test_continuation_asks_for_current_income_proof_only(service, generated):
@@ -397,3 +457,88 @@ def test_contact_block_with_profile_prints_the_caseworkers_own_contact(service):
     assert _info(lines, "Telefon") == ["089 233-96123", view["fields"]["behoerde"]["telefon"]]
     assert "bernd.pruefer@muenchen.de" in _info(lines, "E-Mail")
     assert "erreichen Sie mich telefonisch unter 089 233-96123" in "\n".join(lines)
+
+
+# -- second review (issue 13): Zuschuss, Weiterleitung, Aufhebung ------------------------------------
+
+def _zuschuss_case(generated) -> dict:
+    return next(c for c in _active(generated) if c["procedure_type"] == "ZUS")
+
+
+def test_bewilligung_proposes_the_offices_nebenbestimmungen_not_guidance_sentences(service, generated):
+    """Review finding: the Nebenbestimmung proposed (and printed as Ziffer 3) was a sentence of the guidance
+    describing the Bescheid: 'Der Zuwendungsbescheid enthält Zweck, Höhe, Finanzierungsart, ...'."""
+    from assistant.letters.rules import load_rules
+
+    spec = _zuschuss_case(generated)
+    view = service.create_draft(ANNA, spec["objname"], "bewilligung_zuschuss")
+    clauses = load_rules(None).nebenbestimmungen["zuschuss"]
+    p = view["proposals"]["nebenbestimmungen"]
+    assert view["fields"]["nebenbestimmungen"] == p["value"] == clauses and p["proposal"] is True
+    assert "Amtsregeln" in p["message"] and p["sources"]  # the guidance to read, never pasted
+    assert not any(addressed_to_staff(c) for c in clauses)
+    view = service.save(ANNA, view["id"], {"betrag": "12.500,00 EUR", "zeitraum_von": "01.01.2027",
+                                           "zeitraum_bis": "31.12.2027", "zweck": "Lernpatenschaften für "
+                                           "Grundschulkinder in Milbertshofen", "verwendungsnachweis_bis":
+                                           "30.06.2028"}, view["version"])
+    assert view["missing"] == []
+    text = "\n".join(_lines(service.render_docx(view["id"])))
+    assert "Der Zuwendungsbescheid enthält" not in text
+    for c in clauses:
+        assert c in text
+    assert "vom 01.01.2027 bis 31.12.2027" in text and "in Höhe von 12.500,00 EUR" in text
+    assert "bis spätestens 30.06.2028 durch einen Verwendungsnachweis" in text
+    assert "Lernpatenschaften für Grundschulkinder in Milbertshofen" in text
+    assert "innerhalb eines Monats nach seiner Bekanntgabe Klage erhoben werden" in text
+    assert "Widerspruch ist" not in text  # Bavaria: no Widerspruch against a Zuschuss decision
+
+
+@pytest.mark.parametrize("template", ["ablehnung", "zwischennachricht"])
+def test_zuschuss_letters_speak_to_a_traeger_not_about_personal_circumstances(service, generated, template):
+    """Review finding: a Verein was told 'Sollten sich Ihre Verhältnisse künftig ändern ...'."""
+    spec = _zuschuss_case(generated)
+    _, lines = _draft(service, ANNA, spec["objname"], template)
+    text = "\n".join(lines)
+    assert "Verhältnisse" not in text, template
+    assert "Vorhaben" in text, template
+    _, lines = _draft(service, ANNA, AZ_ONLY_ANTRAG, template)  # benefit letters keep their wording
+    assert "Verhältniss" in "\n".join(lines)
+
+
+def test_weiterleitung_names_the_receiving_office_with_a_contact_and_the_reason(service):
+    """Review finding: the receiving office came as an empty object (the letter page showed no input for
+    it) and the letter had no contact there."""
+    view = service.create_draft(ANNA, AZ_ONLY_ANTRAG, "weiterleitung")
+    assert view["fields"]["zustaendiger_traeger"] == {"name": "", "strasse": "", "plz_ort": "", "telefon": ""}
+    assert "zustaendiger_traeger.name" in view["missing"]
+    traeger = {"name": "Landratsamt München, Wohngeldstelle", "strasse": "Mariahilfplatz 17",
+               "plz_ort": "81541 München", "telefon": "089 6221-0"}
+    gruende = [{"baustein": "ALLG-WL-WOHNORT", "tatsachen": {"datum_umzug": "01.04.2026",
+                                                             "wohnort": "Unterschleißheim (Landkreis München)",
+                                                             "traeger_kurz": "das Landratsamt München"}}]
+    view = service.save(ANNA, view["id"], {"zustaendiger_traeger": traeger, "gruende": gruende}, view["version"])
+    assert view["missing"] == []
+    lines = _lines(service.render_docx(view["id"]))
+    text = "\n".join(lines)
+    for part in ("Landratsamt München, Wohngeldstelle", "Mariahilfplatz 17", "81541 München", "Telefon 089 6221-0"):
+        assert part in lines, part
+    assert "seit dem 01.04.2026 in Unterschleißheim (Landkreis München)" in text
+    assert "also am 30.04.2026" in text  # the date of receipt here counts (§ 16 Abs. 2 Satz 2 SGB I)
+    assert service.submit(ANNA, view["id"], view["version"])["state"] in ("submitted", "approved")
+
+
+def test_aufhebung_blocks_state_the_soll_rule_of_section_48(service):
+    """Review finding: '§ 48 Abs. 1 Satz 2 Nr. 3 SGB X ist ein Bescheid ... aufzuheben' – the law says
+    'soll'; the block now says so and that no atypical circumstances are known."""
+    view = service.create_draft(ANNA, AZ_ONLY_ANTRAG, "anhoerung")
+    facts = {"datum_bescheid": "15.01.2026", "beginn": "01.01.2026", "datum_aenderung": "01.03.2026",
+             "einkommen_art": "Arbeitsentgelt aus einer Beschäftigung", "betrag": "1.240,00 EUR brutto"}
+    view = service.save(ANNA, view["id"], {"gruende": [{"baustein": "ALLG-AU-EINKOMMEN", "tatsachen": facts}],
+                                           "beabsichtigte_entscheidung": "Wir beabsichtigen, die Bewilligung "
+                                           "ab dem 01.03.2026 aufzuheben und 1.050,00 EUR zurückzufordern.",
+                                           "sachverhalt": "Seit dem 01.03.2026 arbeiten Sie bei der Firma "
+                                           "Beispiel GmbH."}, view["version"])
+    text = "\n".join(_lines(service.render_docx(view["id"])))
+    assert "Nach § 48 Abs. 1 Satz 2 Nr. 3 SGB X soll ein Bescheid" in text
+    assert "aufzuheben, soweit" not in text
+    assert "nicht bekannt" in text and "§ 24 Abs. 1 SGB X" in text

@@ -147,7 +147,10 @@ def _texts(data: bytes) -> tuple[str, str]:
 
 def _fill(service: LetterService, principal: Principal, view: dict) -> dict:
     """Fill the user fields with sample values and accept every proposal (as a caseworker would)."""
-    values = {k: v for k, v in USER_VALUES.items() if k in view["fields"] and not view["fields"][k]}
+    def empty(v):  # an address or organisation comes with its parts empty
+        return not v or (isinstance(v, dict) and not any(str(x).strip() for x in v.values()))
+
+    values = {k: v for k, v in USER_VALUES.items() if k in view["fields"] and empty(view["fields"][k])}
     for name, blocks in (view.get("bausteine") or {}).items():  # the first reason block, facts from its examples
         if blocks and not view["fields"][name]:
             values[name] = [{"baustein": blocks[0]["id"],
