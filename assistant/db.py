@@ -46,7 +46,7 @@ class Message(Base):
     role: Mapped[str] = mapped_column(String(16))  # user | assistant
     content: Mapped[str] = mapped_column(Text)
     standalone_query: Mapped[str | None] = mapped_column(Text, nullable=True)
-    citations: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of source references
+    citations: Mapped[list[dict]] = mapped_column(JSON, default=list, server_default="[]")  # source references
     provider: Mapped[str | None] = mapped_column(String(40), nullable=True)
     fallback: Mapped[str | None] = mapped_column(Text, nullable=True)
     refused: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -137,7 +137,7 @@ class ReindexJobRecord(Base):
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str] = mapped_column(String(400), default="")
-    reports: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of index reports
+    reports: Mapped[list[dict]] = mapped_column(JSON, default=list, server_default="[]")  # index reports
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

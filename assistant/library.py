@@ -10,7 +10,6 @@ heartbeat counts as aborted). Without one they live in this process's memory.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -230,7 +229,7 @@ class PolicyLibrary:
                 s.execute(delete(ReindexJobRecord).where(ReindexJobRecord.slot.is_(None),
                                                          ReindexJobRecord.started_at < now - timedelta(days=KEEP_DAYS)))
                 s.add(ReindexJobRecord(id=job.id, state=job.state, slot=1, done=0, total=0, message="",
-                                       reports="[]", started_at=_from_ts(job.started_at), heartbeat_at=now))
+                                       reports=[], started_at=_from_ts(job.started_at), heartbeat_at=now))
                 try:
                     s.commit()
                     return None
@@ -249,7 +248,7 @@ class PolicyLibrary:
                 if rec is None or rec.slot is None and rec.state != "läuft":
                     return  # marked aborted by another process meanwhile: leave it so
                 rec.state, rec.done, rec.total, rec.message = job.state, job.done, job.total, job.message[:400]
-                rec.reports = json.dumps(job.reports, ensure_ascii=False, default=str)
+                rec.reports = list(job.reports)  # a copy: the job thread appends meanwhile
                 rec.heartbeat_at = _utcnow()
                 if job.state != "läuft":
                     rec.slot, rec.finished_at = None, _from_ts(job.finished_at or time.time())
@@ -285,4 +284,4 @@ def _abort(rec: ReindexJobRecord) -> None:
 def _record_dict(rec: ReindexJobRecord) -> dict:
     return {"job_id": rec.id, "state": rec.state, "done": rec.done, "total": rec.total, "message": rec.message,
             "started_at": _ts(rec.started_at), "finished_at": _ts(rec.finished_at),
-            "reports": json.loads(rec.reports or "[]")}
+            "reports": rec.reports or []}

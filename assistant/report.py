@@ -29,7 +29,6 @@ Where the figures come from:
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections import Counter
 from collections.abc import Callable
@@ -359,12 +358,9 @@ NOTES = [
 ]
 
 
-def topic_of(citations_json: str | None) -> str | None:
-    """The topic of one answer: the title of its first cited policy document (never question text)."""
-    try:
-        citations = json.loads(citations_json or "[]")
-    except (TypeError, ValueError):
-        return None
+def topic_of(citations: list | None) -> str | None:
+    """The topic of one answer (its stored ``messages.citations``): the title of its first cited policy
+    document (never question text)."""
     if not isinstance(citations, list):
         return None
     case_section = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -88,7 +87,7 @@ class Assistant:
             conv = s.get(Conversation, conv_id)
             s.add(Message(conversation_id=conv_id, role="user", content=question, standalone_query=final.query))
             msg = Message(conversation_id=conv_id, role="assistant", content=final.answer,
-                          citations=json.dumps(final.to_dict()["citations"], ensure_ascii=False),
+                          citations=final.to_dict()["citations"],
                           provider=final.provider, fallback=final.fallback, refused=final.refused,
                           cancelled=final.cancelled)
             s.add(msg)
@@ -170,7 +169,7 @@ class Assistant:
         with self.Session() as s:
             c = self._own(s, principal, conversation_id)
             return {"id": c.id, "title": mask(c.title), "messages": [
-                {"id": m.id, "role": m.role, "content": m.content, "citations": json.loads(m.citations),
+                {"id": m.id, "role": m.role, "content": m.content, "citations": m.citations,
                  "provider": m.provider, "refused": m.refused, "fallback": m.fallback,
                  "created_at": m.created_at.isoformat()} for m in c.messages]}
 

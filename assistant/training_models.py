@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import Base, new_id, utcnow
 
 
 class TrainingQuiz(Base):
-    """A generated quiz; ``questions`` (JSON) holds the expected answers and never leaves the server
+    """A generated quiz; ``questions`` (a JSON list) holds the expected answers and never leaves the server
     before the quiz is graded."""
 
     __tablename__ = "training_quizzes"
@@ -23,13 +23,13 @@ class TrainingQuiz(Base):
     user_id: Mapped[str] = mapped_column(String(200), index=True)
     path_id: Mapped[str] = mapped_column(String(100))
     seed: Mapped[int] = mapped_column(Integer)
-    questions: Mapped[str] = mapped_column(Text)
+    questions: Mapped[list[dict]] = mapped_column(JSON, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     graded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class TrainingResult(Base):
-    """The graded result of one quiz (one row per quiz); ``details`` (JSON): per question the given
+    """The graded result of one quiz (one row per quiz); ``details`` (a JSON list): per question the given
     answer and whether it was right."""
 
     __tablename__ = "training_results"
@@ -42,7 +42,7 @@ class TrainingResult(Base):
     path_title: Mapped[str] = mapped_column(String(200))
     score: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
-    details: Mapped[str] = mapped_column(Text, default="[]")
+    details: Mapped[list[dict]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
@@ -56,7 +56,7 @@ class ModelAnswer(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     question: Mapped[str] = mapped_column(Text)
     answer: Mapped[str] = mapped_column(Text)
-    citations: Mapped[str] = mapped_column(Text, default="[]")
+    citations: Mapped[list[dict]] = mapped_column(JSON, default=list, server_default="[]")
     departments: Mapped[str] = mapped_column(String(1000), default="")
     message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_by: Mapped[str] = mapped_column(String(200), index=True)

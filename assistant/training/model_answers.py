@@ -4,7 +4,6 @@ questions."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -130,7 +129,7 @@ class ModelAnswerStore:
     # -- CRUD -------------------------------------------------------------------------------
     @staticmethod
     def _view(ma: ModelAnswer) -> dict:
-        return {"id": ma.id, "question": ma.question, "answer": ma.answer, "citations": json.loads(ma.citations),
+        return {"id": ma.id, "question": ma.question, "answer": ma.answer, "citations": ma.citations,
                 "message_id": ma.message_id, "created_by": ma.created_by, "created_at": ma.created_at.isoformat()}
 
     def visible(self, principal: Principal) -> list[dict]:
@@ -158,7 +157,7 @@ class ModelAnswerStore:
                 question = question or (asked.content if asked else None)
                 answer = answer or msg.content
                 if citations is None:
-                    citations = json.loads(msg.citations or "[]")
+                    citations = msg.citations or []
         question = " ".join((question or "").split())
         answer = (answer or "").strip()
         if not question or not answer:
@@ -168,7 +167,7 @@ class ModelAnswerStore:
         cites = self._citations_from_request(principal, citations)
         departments = sorted({c["department"] for c in cites})
         with self.Session() as s:
-            ma = ModelAnswer(question=question, answer=answer, citations=json.dumps(cites, ensure_ascii=False),
+            ma = ModelAnswer(question=question, answer=answer, citations=cites,
                              departments=",".join(departments), message_id=message_id,
                              created_by=principal.user_id)
             s.add(ma)
@@ -205,7 +204,7 @@ class ModelAnswerStore:
         for score, _, r in scored:
             if score < self.threshold:
                 return None
-            live = self._live_citations(json.loads(r.citations))
+            live = self._live_citations(r.citations)
             if live is None or not all(principal.may_see(row.department) for _, row in live):
                 continue
             citations = [citation_dict(c.get("n", i), row) for i, (c, row) in enumerate(live, 1)]

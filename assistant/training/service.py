@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import secrets
 from datetime import date
@@ -57,7 +56,7 @@ class TrainingService:
                                 "Quizfragen bilden.")
         with self.Session() as s:
             row = TrainingQuiz(user_id=principal.user_id, path_id=spec.id, seed=seed,
-                               questions=json.dumps(chosen, ensure_ascii=False))
+                               questions=chosen)
             s.add(row)
             s.flush()
             s.add(AuditEvent(user_id=principal.user_id, action="training_quiz_started", object_id=row.id,
@@ -72,7 +71,7 @@ class TrainingService:
             row = s.get(TrainingQuiz, quiz_id)
             if row is None or row.user_id != principal.user_id:
                 raise NotFoundError("Dieses Quiz gibt es nicht (mehr).")
-            questions = json.loads(row.questions)
+            questions = row.questions
             known = {q["id"] for q in questions}
             unknown = sorted(set(answers) - known)
             if unknown:
@@ -86,7 +85,7 @@ class TrainingService:
             spec = self.catalog.get(row.path_id)
             s.add(TrainingResult(quiz_id=quiz_id, user_id=principal.user_id, display_name=principal.display_name,
                                  path_id=row.path_id, path_title=spec.title if spec else row.path_id,
-                                 score=score, total=len(questions), details=json.dumps(details, ensure_ascii=False)))
+                                 score=score, total=len(questions), details=details))
             s.add(AuditEvent(user_id=principal.user_id, action="training_quiz_taken", object_id=quiz_id,
                              outcome=f"{score}/{len(questions)}"))
             s.commit()

@@ -75,7 +75,7 @@ def _ae(text: str) -> str:
 def _expected(service, quiz_id: str) -> dict[str, str]:
     """The server-side answer key (what only the server knows before grading)."""
     with service.Session() as s:
-        return {q["id"]: q["answer"] for q in json.loads(s.get(TrainingQuiz, quiz_id).questions)}
+        return {q["id"]: q["answer"] for q in s.get(TrainingQuiz, quiz_id).questions}
 
 
 # -- learning paths ------------------------------------------------------------------------------
