@@ -289,6 +289,41 @@ def test_a_newline_in_an_uploaded_file_name_never_reaches_the_log_or_the_disk(tm
     assert not any(line.startswith("FAKE") for line in lines) and "\x1b" not in caplog.text, caplog.text[-2000:]
 
 
+def _rss_mb() -> float:
+    for line in open("/proc/self/status", encoding="ascii"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def test_a_zip_bomb_upload_is_refused_in_german_and_the_server_memory_stays_flat(office):
+    """The finding: a 1 MB DOCX that unpacks to 1 GiB took the server from 229 MB to 3 GB on upload."""
+    from tests.unit.test_loader_limits import _zip_bomb_docx
+
+    bomb = _zip_bomb_docx(256)  # 256 MiB unpacked (1 GiB takes 15 s to build and is refused the same way)
+    admin = client_for(office, "admin")
+    peak, stop = [_rss_mb()], threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak.append(_rss_mb())
+            stop.wait(0.01)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    before = _rss_mb()
+    sampler.start()
+    try:
+        r = admin.post("/api/admin/documents", data={"department": "S-III"},
+                       files={"file": ("bombe.docx", bomb, "application/octet-stream")})
+    finally:
+        stop.set()
+        sampler.join()
+    assert r.status_code == 422, r.text
+    assert "Zip-Bombe" in r.json()["detail"], r.json()
+    assert max(peak) - before < 150, (before, max(peak))  # MiB; was about 2.8 GB
+    assert not (office["data"] / "policy" / "S-III" / "bombe.docx").exists()
+
+
 # -- privacy by default --------------------------------------------------------------------------
 
 def test_personal_data_in_a_question_is_flagged_and_the_title_stored_masked(office):
@@ -321,6 +356,9 @@ def test_literal_source_text_is_quoted_unaltered(tmp_path, make_kb):
                            Principal("u", "U", frozenset({"sachbearbeitung"})))
     assert not result["refused"], result["answer"]
     assert "{{ 7*7 }}" in result["answer"], result["answer"]
+    # the source panel (a citation opened) shows the passage as written, too
+    cited = assistant.source(Principal("u", "U", frozenset({"sachbearbeitung"})), result["citations"][0]["chunk_id"])
+    assert "Der Platzhalter {{ 7*7 }} in einer Vorlage" in cited["text"], cited["text"]
 
 
 def test_foreign_and_unknown_ids_get_the_same_answer_everywhere(office, s2_content):

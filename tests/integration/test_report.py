@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
@@ -55,7 +54,7 @@ def add_answer(s, at: datetime, outcome: str, citations: list[dict], question: s
     s.add(Message(conversation_id=conv.id, role="user", content=question, created_at=at))
     answer = Message(conversation_id=conv.id, role="assistant", created_at=at,
                      content="Dazu finde ich nichts in den freigegebenen Quellen." if outcome == "refused"
-                     else "Sie brauchen den Mietvertrag [1].", citations=json.dumps(citations, ensure_ascii=False),
+                     else "Sie brauchen den Mietvertrag [1].", citations=citations,
                      provider="extractive" if outcome != "fallback" else "extractive (Ersatz für openai)",
                      fallback="Zeitüberschreitung beim Sprachmodell" if outcome == "fallback" else None,
                      refused=outcome == "refused")
@@ -83,7 +82,7 @@ def session_factory(tmp_path_factory):
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('report') / 'lotse.db'}")
     Session = make_sessionmaker(engine)
     with Session() as s:
-        s.add(User(id="u-7f3kq", display_name="Annegret Musterfrau", roles="sachbearbeitung", departments="S-III"))
+        s.add(User(id="u-7f3kq", display_name="Annegret Musterfrau", roles=["sachbearbeitung"], departments="S-III"))
         # -- 2025 in Berlin time: 7 answered from sources, 2 fallback, 2 refused ------------------
         a1 = add_answer(s, utc(2024, 12, 31, 23, 30), "answered", [MERKBLATT])  # 1 Jan 2025, 00:30 in Munich
         add_answer(s, utc(2025, 1, 15, 9), "answered", [MERKBLATT, dict(MITWIRKUNG, n=2)])
@@ -374,8 +373,8 @@ def split_client(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'split.db'}")
     Session = make_sessionmaker(engine)
     with Session() as s:
-        s.add(User(id="s3", display_name="S-III Person", roles="sachbearbeitung", departments="S-III"))
-        s.add(User(id="s1", display_name="S-I Person", roles="sachbearbeitung", departments="S-I"))
+        s.add(User(id="s3", display_name="S-III Person", roles=["sachbearbeitung"], departments="S-III"))
+        s.add(User(id="s1", display_name="S-I Person", roles=["sachbearbeitung"], departments="S-I"))
         good = add_answer(s, utc(2025, 2, 3, 9), "answered", [MERKBLATT], user="s3")
         wrong = add_answer(s, utc(2025, 2, 4, 9), "answered", [MERKBLATT], user="s3")
         add_answer(s, utc(2025, 2, 5, 9), "answered", [MERKBLATT], user="s3")
