@@ -100,6 +100,7 @@ def test_every_operation_survives_generated_requests(api):
     cookies = {"lotse_session": client.cookies.get("lotse_session")}
     headers = {"X-CSRF-Token": client.headers["X-CSRF-Token"]}
     seen: dict[str, set[int]] = {}
+    cases: dict[str, int] = {}  # generated requests per mode
     for op in _operations(app):
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             n = EXAMPLES_ANSWER if op.path in ANSWER_PATHS else EXAMPLES
@@ -109,6 +110,7 @@ def test_every_operation_survives_generated_requests(api):
             @given(case=op.as_strategy(generation_mode=mode))
             def run(case):
                 response = case.call(headers=headers, cookies=cookies, timeout=60)
+                cases[mode.name] = cases.get(mode.name, 0) + 1
                 seen.setdefault(f"{op.method.upper()} {op.path}", set()).add(response.status_code)
                 _no_crash(case, response)
                 if response.status_code < 500:
@@ -121,6 +123,7 @@ def test_every_operation_survives_generated_requests(api):
                 assert mode is GenerationMode.NEGATIVE, op.path
     # the session held through the whole run: most operations answered something else than 401
     assert sum(1 for codes in seen.values() if codes - {401}) > len(seen) * 0.9, seen
+    print(f"\nfuzz: {len(seen)} operations, {sum(cases.values())} generated requests ({cases}), 0 failures")
 
 
 def test_malformed_requests_get_one_german_line_as_documented(api):
