@@ -12,6 +12,10 @@ from functools import lru_cache
 
 from indexer.text import as_sentence, clean_line, looks_like_steering, split_sentences
 
+# a sentence that a list continues: "Anspruch hat ein Kind, das", "Benötigt werden:"
+_OPEN_END = re.compile(r"(?::|,\s*(?:das|die|der|dem|den|deren|dessen|wenn|falls|ob|dass|soweit|sofern|weil|wer)\.?|"
+                       r"\b(?:und|oder|wenn|dass|sowie)\.?)$", re.I)
+
 @dataclass(frozen=True)
 class Unit:
     """A quotable piece of a passage: a sentence, a list item or a table row."""
@@ -52,6 +56,10 @@ def units(text: str, hit: int) -> tuple[Unit, ...]:
         if is_item:
             if prev_kind != "item":
                 group += 1
+                # a sentence that only opens the list ("..., das", "Benötigt werden:") is no statement
+                # of its own: it is quoted with the list's items, never alone
+                if out and out[-1].kind == "sentence" and out[-1].text == last_sentence and opens_list(last_sentence):
+                    out.pop()
             prev_kind = "item"
             if clean:
                 out.append(Unit(hit, as_sentence(clean), "item", group, last_sentence))
@@ -61,6 +69,28 @@ def units(text: str, hit: int) -> tuple[Unit, ...]:
         for s in split_sentences(clean):
             s = s.strip()
             last_sentence = as_sentence(s)
-            if 20 <= len(s) <= 700:
+            if 20 <= len(s) <= 700 or _VERDICT.match(s):
                 out.append(Unit(hit, last_sentence, "sentence", -1, para=para))
     return tuple(out)
+
+
+_VERDICT = re.compile(r"^(?:ja|nein|jein|grundsätzlich (?:ja|nein)|in der regel (?:ja|nein)|nur bedingt)\b[^.]{0,20}[.!]?$", re.I)
+
+
+def opens_list(sentence: str) -> bool:
+    """Whether ``sentence`` ends open, to be continued by the list after it."""
+    return bool(_OPEN_END.search(sentence.strip()))
+
+
+def with_intro(unit: Unit) -> str:
+    """A list item or table row as a statement: an item continues an open lead-in sentence
+    ("Anspruch hat ein Kind, das das 18. Lebensjahr noch nicht vollendet hat."); otherwise the
+    lead-in and the item stand side by side ("Benötigt werden: Personalausweis.")."""
+    if unit.kind not in ("row", "item") or not unit.intro:
+        return unit.text
+    intro = unit.intro.strip()
+    if intro.endswith(":"):
+        return f"{intro} {unit.text}"
+    if opens_list(intro):
+        return f"{intro.rstrip('.')} {unit.text}"
+    return f"{intro.rstrip('.:')}: {unit.text}"

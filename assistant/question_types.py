@@ -32,7 +32,7 @@ _TYPES: tuple[tuple[str, re.Pattern], ...] = (
     ("deadline", re.compile(
         r"\b(frist\w*|bis\s+wann|wie\s+lange|wie\s+viel\s+zeit|wann\b|innerhalb\s+welche|ab\s+wann|"
         r"zeitraum|wie\s+schnell|verjähr\w*|wie\s+viele\s+(tage|wochen|monate|jahre)|rückwirkend|zu\s+spät|"
-        r"verspätet|rechtzeitig)",
+        r"verspätet|rechtzeitig|vorlauf\w*|vorlaufzeit)",
         re.I)),
     ("amount", re.compile(
         r"\b(wie\s+viel|wieviel|wie\s+hoch|in\s+welcher\s+höhe|höhe\s+(des|der)|welche[rn]?\s+betrag|"

@@ -103,7 +103,10 @@ DURATION = re.compile(
     rf"\b{_NUMBER_WORDS}\s+(?:(?:volle[nr]?|weitere[nr]?|kalender|arbeits|werk)\s*)?"
     r"(?:Tag|Tage|Tagen|Woche|Wochen|Monat|Monate|Monaten|Jahr|Jahre|Jahren|Stunden|Werktage|Arbeitstage|"
     r"Kalendertage|Kalendermonate|Lebensjahr|Lebensjahres)\b"
-    r"|\bFrist\b|\bfristgerecht|\bunverzüglich\b|\bspätestens\b|\bbinnen\b|\binnerhalb\b|\bab dem\b|\bbis zum\b",
+    r"|\bFrist\b|\bfristgerecht|\bunverzüglich\b|\bspätestens\b|\bbinnen\b|\binnerhalb\b|\bab dem\b|\bbis zum\b"
+    # a calendar date or a day of the month ("zum 1. August", "ab dem Monatsersten", "am selben Tag")
+    r"|\b\d{1,2}\.\s*(?:Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember)\b"
+    r"|\bMonatsersten\b|\bersten\s+(?:Tag\s+)?des\s+(?:Monats|Folgemonats)\b|\bFolgemonat\w*|\bselben\s+(?:Arbeits)?tag\b",
     re.I,
 )
 MONEY = re.compile(r"\d[\d.]*(?:,\d+)?\s*(?:EUR|Euro|€|Prozent|%)|\b(?:Betrag|Höhe|Pauschale|Satz)\b", re.I)

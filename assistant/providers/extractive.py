@@ -22,7 +22,7 @@ from indexer import Hit, analyze, analyze_query
 from indexer.text import CITE, as_sentence, cited_numbers
 
 from ..errors import ProviderError
-from ..passages import Unit, units
+from ..passages import Unit, opens_list, units, with_intro
 from ..question_types import FACT_PATTERNS, question_type
 
 _MAX_LIST_ITEMS = 12
@@ -85,6 +85,10 @@ class ExtractiveProvider:
             text = self._compose_list(ranked, hits) or self._compose_passage(ranked, hits)
             if text:
                 return text
+        elif hits[ranked[0][1].hit - 1].section.rstrip().endswith("?"):
+            # the best sentence belongs to the answer of an FAQ question: that answer, whole, is the
+            # answer ("Nein. Seit 2017 ... entfallen. ... bis zum 18. Geburtstag ...")
+            return self._compose_points(ranked, hits, whole_passage=True)
         return self._compose_points(ranked, hits)
 
     def _compose_passage(self, ranked: list[tuple[float, Unit]], hits: list[Hit]) -> str | None:
@@ -139,15 +143,20 @@ class ExtractiveProvider:
                 break
         return "\n".join(lines)
 
-    def _compose_points(self, ranked: list[tuple[float, Unit]], hits: list[Hit]) -> str:
+    def _compose_points(self, ranked: list[tuple[float, Unit]], hits: list[Hit], whole_passage: bool = False) -> str:
+        """The best sentence (with the next one of its paragraph) or, with ``whole_passage``, the whole of
+        a short passage (an FAQ answer), then further points of other sentences that match."""
         best_score, lead = ranked[0]
         lead_hit = hits[lead.hit - 1]
         lead_text = lead.text
         if lead.kind in ("row", "item") and lead.intro:  # a row or list item says little without its lead-in
-            lead_text = f"{lead.intro.rstrip('.:')}: {lead.text}"
+            lead_text = with_intro(lead)
         used = [lead.text]
-        follow = self._next_in_paragraph(lead, lead_hit)
-        if follow is not None and len(lead_text) + len(follow.text) < 420:
+        seq = units(lead_hit.text, lead.hit)
+        if whole_passage and len(seq) <= _MAX_PASSAGE_SENTENCES and all(u.kind == "sentence" for u in seq):
+            lead_text = " ".join(u.text for u in seq)
+            used = [u.text for u in seq]
+        elif (follow := self._next_in_paragraph(lead, lead_hit)) is not None and len(lead_text) + len(follow.text) < 420:
             lead_text = f"{lead_text} {follow.text}"
             used.append(follow.text)
         lines = [f"{self._lead(lead_hit)} {lead_text} [{lead.hit}]"]
@@ -158,7 +167,9 @@ class ExtractiveProvider:
             if any(_similar(u.text, x) for x in used):
                 continue
             used.append(u.text)
-            points.append(f"- {u.text} [{u.hit}]")
+            # an item that continues an open sentence ("..., das") is quoted with it
+            text = with_intro(u) if u.kind == "item" and opens_list(u.intro) else u.text
+            points.append(f"- {text} [{u.hit}]")
         if points:
             lines.append("")
             lines.append(self.phrases["points_heading"])

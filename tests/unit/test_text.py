@@ -146,3 +146,56 @@ def test_a_list_question_answered_by_a_short_faq_passage_gets_all_of_it_not_a_we
     first = answer.split("\n")[0]
     assert "Pflegekasse" in first and "zwei vergleichbare Kostenvoranschläge" in first and "Zustimmung" in first
     assert "Mietbescheinigung" not in answer
+
+
+def _provider():
+    from assistant.config import ExtractiveConfig
+    from assistant.prompts import load_prompts
+    from assistant.providers.extractive import ExtractiveProvider
+
+    return ExtractiveProvider(ExtractiveConfig(), load_prompts())
+
+
+def test_a_yes_no_question_answered_by_an_faq_gets_the_whole_answer_with_its_no():
+    """"Gibt es nicht eine Höchstdauer von sechs Jahren?": the FAQ answer starts with "Nein." and the
+    reason; quoting only its best-matching sentence left out the "no" and the change it explains."""
+    faq = _hit("S-II/uv_faq.html", "Gibt es eine Höchstdauer für den Unterhaltsvorschuss?",
+               "Nein. Seit dem 1. Juli 2017 ist die frühere Begrenzung auf 72 Monate entfallen. "
+               "Unterhaltsvorschuss kann bis zum 18. Geburtstag gezahlt werden, sofern die Voraussetzungen "
+               "durchgehend vorliegen.", 0.95)
+    other = _hit("S-II/uv_leitfaden.md", "Grundvoraussetzungen",
+                 "Unterhaltsvorschuss wird für Kinder gezahlt, die bei einem Elternteil leben.", 0.5)
+    answer, _ = _provider().answer("Gibt es beim Unterhaltsvorschuss nicht eine Höchstdauer von sechs Jahren?",
+                                   [faq, other])
+    first = answer.split("\n")[0]
+    assert "Nein." in first and "2017" in first and "entfallen" in first and "18. Geburtstag" in first
+
+
+def test_a_list_item_that_continues_an_open_sentence_is_quoted_with_it_never_as_a_fragment():
+    """"Anspruch hat ein Kind, das" + items: no point reads "Anspruch … hat ein Kind, das." or starts
+    with a bare "das 18. Lebensjahr …"."""
+    text = ("Anspruch auf Unterhaltsvorschuss hat ein Kind, das\n"
+            "- das 18. Lebensjahr noch nicht vollendet hat,\n"
+            "- bei einem alleinerziehenden Elternteil lebt.")
+    found = units(text, 1)
+    assert [u.kind for u in found] == ["item", "item"]  # the open sentence is no statement of its own
+    hit = _hit("S-II/uv_leitfaden.md", "Grundvoraussetzungen", text, 0.9)
+    answer, _ = _provider().answer("Bis zu welchem Alter gibt es Unterhaltsvorschuss für ein Kind?", [hit])
+    assert "Anspruch auf Unterhaltsvorschuss hat ein Kind, das das 18. Lebensjahr noch nicht vollendet hat" in answer
+    assert "ein Kind, das." not in answer and "\n- das " not in answer
+
+
+@pytest.mark.parametrize("sentence", [
+    "Der Schulbedarf wird mit 130 EUR zum 1. August ausgezahlt.",
+    "Die Leistung beginnt mit dem Monatsersten.",
+    "Eilige Bescheide werden am selben Tag freigegeben.",
+])
+def test_a_date_counts_as_the_fact_a_when_question_asks_for(sentence):
+    from assistant.question_types import FACT_PATTERNS
+
+    assert FACT_PATTERNS["deadline"].search(sentence)
+    assert not FACT_PATTERNS["deadline"].search("Der Schulbedarf wird in zwei Teilbeträgen gezahlt.")
+
+
+def test_lead_time_is_a_deadline_question():
+    assert question_type("Welchen Baustein nehme ich und wie viel Vorlauf brauche ich?") == "deadline"
