@@ -66,19 +66,23 @@ async def login(base: str, limits: httpx.Limits) -> httpx.AsyncClient:
 
 
 async def client_loop(c: httpx.AsyncClient, questions: list[str], offset: int, end: float,
-                      latencies: list[float], errors: Counter) -> None:
+                      latencies: list[float], errors: Counter, details: list[dict], start: float) -> None:
     i = offset
     while time.monotonic() < end:
         q = questions[i % len(questions)]
         i += 1
-        t = time.perf_counter()
+        t, t0 = time.perf_counter(), time.monotonic()
         try:
             r = await c.post("/api/ask", json={"question": q})
             ok = r.status_code == 200 and "answer" in r.json()
             if not ok:
                 errors[f"HTTP {r.status_code}"] += 1
+                details.append({"at_s": round(t0 - start, 1), "client": offset // 7, "request": i - offset,
+                                "kind": f"HTTP {r.status_code}", "detail": r.text[:200]})
         except Exception as exc:  # noqa: BLE001 - every failure counts as an error, by kind
             errors[type(exc).__name__] += 1
+            details.append({"at_s": round(t0 - start, 1), "client": offset // 7, "request": i - offset,
+                            "kind": type(exc).__name__, "detail": repr(exc)[:200]})
             ok = False
         if ok:
             latencies.append(time.perf_counter() - t)
@@ -108,12 +112,13 @@ async def run_load(base: str, pid: int, clients: int, seconds: float) -> dict:
     rss_start = rss_mb(pid)
     latencies: list[float] = []
     errors: Counter = Counter()
+    details: list[dict] = []  # when and where each error happened (seconds after the start, client, its n-th request)
     samples: list[float] = []
     stop = asyncio.Event()
     sampler = asyncio.create_task(sample_rss(pid, stop, samples))
     start = time.monotonic()
     end = start + seconds
-    await asyncio.gather(*(client_loop(c, questions, i * 7, end, latencies, errors)
+    await asyncio.gather(*(client_loop(c, questions, i * 7, end, latencies, errors, details, start)
                            for i, c in enumerate(sessions)))
     elapsed = time.monotonic() - start
     stop.set()
@@ -125,7 +130,7 @@ async def run_load(base: str, pid: int, clients: int, seconds: float) -> dict:
     return {
         "clients": clients, "seconds": round(elapsed, 1), "logins_s": round(login_s, 1),
         "requests": len(lat) + sum(errors.values()), "ok": len(lat), "errors": sum(errors.values()),
-        "errors_by_kind": dict(errors),
+        "errors_by_kind": dict(errors), "errors_detail": details[:20],
         "requests_per_s": round((len(lat) + sum(errors.values())) / elapsed, 1),
         "latency_ms": {"p50": round(statistics.median(lat)) if lat else None, "p95": round(percentile(lat, .95)),
                        "max": round(lat[-1]) if lat else None},
@@ -206,6 +211,8 @@ def main() -> int:
         print(f"latency p50 {lat['p50']} ms, p95 {lat['p95']} ms, max {lat['max']} ms; "
               f"{result['requests_per_s']} requests/s")
         print(f"server RSS: start {rss['start']} MiB, end {rss['end']} MiB, peak {rss['peak']} MiB")
+        for d in result["errors_detail"]:
+            print(f"error at {d['at_s']} s: client {d['client']}, its request {d['request']}: {d['kind']} {d['detail']}")
     return 1 if result["errors"] else 0
 
 
