@@ -117,9 +117,12 @@ def fact_anchor(weights: dict[str, float], known: dict[str, float], top: list[Hi
     best = 0.0
     for n, hit in enumerate(top, 1):
         context = set(analyze(hit.section)) | set(analyze(hit.title))
-        for u in units(hit.text, n):
+        seq = units(hit.text, n)
+        for i, u in enumerate(seq):
             if not fact.search(u.text):
                 continue
             ts = set(analyze(f"{u.text} {u.intro} {u.header}")) | context
+            if u.kind == "item":  # a step of a procedure is read with the steps around it
+                ts |= {t for v in seq[max(0, i - 1):i + 2] if v.group == u.group for t in analyze(v.text)}
             best = max(best, sum(v * min(1.0, weights[t]) for t, v in known.items() if t in ts) / total)
     return best

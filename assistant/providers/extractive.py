@@ -54,10 +54,16 @@ class ExtractiveProvider:
         for n, hit in enumerate(hits, 1):
             prior = 1.0 / (1 + 0.5 * (n - 1))
             context = set(analyze(hit.section)) | set(analyze(hit.title))
-            for u in units(hit.text, n):
+            seq = units(hit.text, n)
+            for i, u in enumerate(seq):
                 terms = set(analyze(f"{u.text} {u.intro} {u.header}"))
+                near = set(context)
+                if u.kind == "item" and fact is not None and fact.search(u.text):
+                    # a step that carries the asked fact is read with the steps around it ("3. ... prüft
+                    # innerhalb von zwei Arbeitstagen" after "2. ... an den Freigabekorb")
+                    near |= {t for v in seq[max(0, i - 1):i + 2] if v.group == u.group for t in analyze(v.text)}
                 overlap = sum(w for t, w in weights.items() if t in terms)
-                overlap += 0.3 * sum(w for t, w in weights.items() if t in context and t not in terms)
+                overlap += 0.3 * sum(w for t, w in weights.items() if t in near and t not in terms)
                 if overlap <= 0:
                     continue
                 score = overlap * prior / math.log(8 + len(terms))

@@ -199,3 +199,25 @@ def test_a_date_counts_as_the_fact_a_when_question_asks_for(sentence):
 
 def test_lead_time_is_a_deadline_question():
     assert question_type("Welchen Baustein nehme ich und wie viel Vorlauf brauche ich?") == "deadline"
+
+
+def test_a_step_that_carries_the_asked_deadline_is_found_by_the_steps_around_it():
+    """"Wie schnell prüft der Kollege einen Bescheid im Freigabekorb?": the deadline stands in step 3,
+    the Freigabekorb in step 2; the question is answerable and the answer is step 3, not step 2."""
+    from assistant.answerability import fact_anchor
+    from assistant.question_types import FACT_PATTERNS
+    from indexer import analyze_query
+
+    text = ("1. Die erstellende Person schließt den Bescheid ab und setzt den Status \"zur Freigabe\".\n"
+            "2. Das Fachverfahren leitet den Bescheid an den Freigabekorb des Sachgebiets weiter.\n"
+            "3. Die freigebende Person prüft innerhalb von zwei Arbeitstagen, bei Eilfällen am selben Tag.\n"
+            "4. Nach Freigabe wird der Bescheid automatisch versandt.")
+    hit = _hit("S-Z/vier_augen.md", "Ablauf der Freigabe", text, 0.9)
+    question = "Wie schnell prüft der Kollege einen Bescheid im Freigabekorb?"
+    weights = analyze_query(question)
+    known = {t: 1.0 for t in weights if t != "kolleg"}
+    with_neighbours = fact_anchor(weights, known, [hit], FACT_PATTERNS["deadline"])
+    alone = _hit("S-Z/vier_augen.md", "Ablauf der Freigabe", text.split("\n")[2], 0.9)
+    assert with_neighbours > fact_anchor(weights, known, [alone], FACT_PATTERNS["deadline"])
+    answer, _ = _provider().answer(question, [hit])
+    assert "zwei Arbeitstagen" in answer.split("\n")[0]
