@@ -20,288 +20,34 @@ stores. Every committed write bumps :meth:`Catalog.generation`, the change signa
 Every indexed unit (a policy file, an e-file case record) is a row of ``files`` with its digest;
 the case sync keeps no digest of its own (``case_state`` holds only the Aktenplan entry and the
 run that last saw a case, ``case_runs`` the runs for resuming).
+
+The catalog in four modules: this one (:class:`Catalog`, what is stored and read), the tables and
+record types (:mod:`indexer.catalog_schema`), the database layer with transactions and the writers'
+lock (:mod:`indexer.catalog_db`), and the one-time takeover of older state
+(:mod:`indexer.catalog_adopt`). Every name is importable from here.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import sqlite3
-import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
-from types import SimpleNamespace
 
 import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
+from . import catalog_adopt
+from .catalog_db import SCHEMA_LOCK_KEY, WRITE_LOCK_KEY, CatalogDatabase
+from .catalog_schema import DB_PREFIX, ChunkRow, FileRecord, FileWarning, IndexRecord, tables
 from .chunking import Chunk
 
-try:  # POSIX only; without it writers of an SQLite catalog are not serialised between processes
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None
-
-log = logging.getLogger(__name__)
-
-#: prefix of the catalog's tables in a shared SQL database (the SQLite file keeps the plain names)
-DB_PREFIX = "index_"
-#: PostgreSQL advisory lock keys (any constant 64-bit numbers; "LotseW" / "LotseS" in ASCII): the
-#: writers' lock and the lock held while the tables are created
-WRITE_LOCK_KEY = 0x4C6F74736557
-SCHEMA_LOCK_KEY = 0x4C6F74736553
 BATCH = 500  # parameters per IN (...) query
 
 
-def _dumps(value) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def tables(prefix: str = "", *, sequence: bool = False) -> sa.MetaData:
-    """The catalog's tables (the schema: no migrations; ``PIPELINE_VERSION`` in ``indexer/pipeline.py``
-    forces re-chunking). ``prefix`` names them in a shared database; ``sequence`` adds ``chunks.seq``, the
-    insertion order where the database has no ``rowid`` (PostgreSQL)."""
-    md = sa.MetaData()
-    text, real, integer = sa.Text, sa.Float, sa.Integer
-
-    def table(name: str, *cols, **kw) -> sa.Table:
-        return sa.Table(prefix + name, md, *cols, **kw)
-
-    files = table(
-        "files", sa.Column("file_key", text, primary_key=True), sa.Column("root", text, nullable=False),
-        sa.Column("source", text, nullable=False), sa.Column("digest", text, nullable=False),
-        sa.Column("title", text), sa.Column("department", text), sa.Column("doc_type", text),
-        sa.Column("chunk_count", integer, nullable=False, server_default="0"),
-        sa.Column("indexed_at", real, nullable=False))
-    sa.Index(prefix + "files_root", files.c.root)
-    chunk_cols = [
-        sa.Column("chunk_id", text, primary_key=True), sa.Column("file_key", text, nullable=False),
-        sa.Column("source", text, nullable=False), sa.Column("title", text, nullable=False),
-        sa.Column("section", text, nullable=False), sa.Column("heading_path", sa.JSON, nullable=False),
-        sa.Column("page", integer), sa.Column("department", text, nullable=False),
-        sa.Column("doc_type", text, nullable=False), sa.Column("text", text, nullable=False),
-        sa.Column("terms", text, nullable=False), sa.Column("ordinal", integer, nullable=False)]
-    if sequence:
-        chunk_cols.append(sa.Column("seq", sa.BigInteger, sa.Identity(), nullable=False))
-    chunks = table("chunks", *chunk_cols)
-    sa.Index(prefix + "chunks_file", chunks.c.file_key)
-    table("pending", sa.Column("id", integer, primary_key=True, autoincrement=True),
-          sa.Column("ids", sa.JSON, nullable=False), sqlite_autoincrement=True)
-    table("errors", sa.Column("file_key", text, primary_key=True), sa.Column("source", text, nullable=False),
-          sa.Column("reason", text, nullable=False), sa.Column("at", real, nullable=False))
-    table("warnings", sa.Column("file_key", text, primary_key=True), sa.Column("kind", text, primary_key=True),
-          sa.Column("source", text, nullable=False), sa.Column("reason", text, nullable=False),
-          sa.Column("detail", text, nullable=False, server_default=""), sa.Column("at", real, nullable=False))
-    table("meta", sa.Column("key", text, primary_key=True), sa.Column("value", text, nullable=False))
-    table("case_state", sa.Column("coo", text, primary_key=True), sa.Column("file_key", text, nullable=False),
-          sa.Column("apentry", text), sa.Column("run_id", integer), sa.Column("synced_at", real, nullable=False))
-    table("case_runs", sa.Column("run_id", integer, primary_key=True, autoincrement=True),
-          sa.Column("scope", text, nullable=False), sa.Column("started_at", real, nullable=False),
-          sa.Column("finished_at", real), sa.Column("status", text, nullable=False), sa.Column("error", text),
-          sqlite_autoincrement=True)
-    return md
-
-
-@dataclass(frozen=True)
-class FileRecord:
-    file_key: str
-    root: str
-    source: str
-    digest: str
-    chunk_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class FileWarning:
-    """Something worth knowing about an indexed file that did not stop it from being indexed."""
-
-    kind: str  # e.g. "steering"
-    reason: str  # German, complete (shown as is)
-    detail: str = ""  # e.g. the sentence that caused it (shortened)
-
-
-@dataclass(frozen=True)
-class IndexRecord:
-    """One indexed unit (a file, an e-file case record) as written by
-    :meth:`indexer.KnowledgeBase.write_records`: it replaces whatever was stored under ``file_key``."""
-
-    file_key: str
-    root: str
-    source: str
-    digest: str
-    title: str
-    department: str
-    doc_type: str
-    chunks: tuple[Chunk, ...]
-    terms: tuple[str, ...]  # analysed lexical terms, one string per chunk
-    warnings: tuple[FileWarning, ...] = ()
-
-
-@dataclass(frozen=True)
-class ChunkRow:
-    chunk_id: str
-    source: str
-    title: str
-    section: str
-    heading_path: tuple[str, ...]
-    page: int | None
-    department: str
-    doc_type: str
-    text: str
-
-
-class Catalog:
+class Catalog(CatalogDatabase):
     """The catalog on an SQLite file (``Catalog(path)``) or on an SQL database (``Catalog(url=...)`` or
-    ``Catalog(engine=...)``, tables prefixed ``index_``)."""
-
-    def __init__(self, path: Path | None = None, *, url: str | None = None, engine: Engine | None = None):
-        if (path is None) == (url is None and engine is None):
-            raise ValueError("Catalog needs either a file path or a database (url or engine)")
-        self._local = threading.local()
-        if path is not None:
-            self.path: Path | None = Path(path)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            engine = _sqlite_engine(f"sqlite:///{self.path}")
-            prefix = ""
-        else:
-            self.path = None
-            if engine is None:
-                engine = (_sqlite_engine(url) if url.startswith("sqlite") else
-                          sa.create_engine(url, pool_pre_ping=True, hide_parameters=True, json_serializer=_dumps))
-            prefix = DB_PREFIX
-        self.engine = engine
-        self.dialect = engine.dialect.name
-        #: True when the catalog is in the SQL database (shared by every process and host using it)
-        self.shared = self.path is None
-        md = tables(prefix, sequence=self.dialect != "sqlite")
-        self.t = SimpleNamespace(**{name[len(prefix):]: tbl for name, tbl in md.tables.items()})
-        self._auto = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._lock_file = (Path(engine.url.database).with_name(Path(engine.url.database).name + ".lock")
-                           if self.dialect == "sqlite" and engine.url.database not in (None, "", ":memory:") else None)
-        if self.dialect == "postgresql":
-            with engine.begin() as conn:  # several processes may start at once: create the tables once
-                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SCHEMA_LOCK_KEY)))
-                md.create_all(conn, checkfirst=True)
-        else:
-            with self._tx() as conn:
-                md.create_all(conn, checkfirst=True)
-
-    def __repr__(self) -> str:
-        return f"Catalog({self.path or self.engine.url.render_as_string(hide_password=True)!r})"
-
-    def where(self) -> str:
-        """Where the catalog lives, for messages (no password)."""
-        return str(self.path) if self.path else self.engine.url.render_as_string(hide_password=True)
-
-    # -- connections ----------------------------------------------------------------------------
-    def _conn(self) -> sqlite3.Connection:
-        """A raw sqlite3 connection of this thread in autocommit mode (SQLite file only; for tests and
-        debugging: the plain table names, ``?`` parameters)."""
-        if self.path is None:
-            raise TypeError("only an SQLite catalog file has a raw sqlite3 connection")
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            self._local.conn = conn
-        return conn
-
-    def _rows(self, stmt) -> list:
-        with self._auto.connect() as conn:
-            return conn.execute(stmt).all()
-
-    @contextmanager
-    def _tx(self) -> Iterator[Connection]:
-        """One write transaction. SQLite: ``BEGIN IMMEDIATE`` (the write lock at once, waiting up to the
-        busy timeout for another process); PostgreSQL: READ COMMITTED."""
-        if self.dialect == "sqlite":
-            with self._auto.connect() as conn:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                except BaseException:
-                    conn.exec_driver_sql("ROLLBACK")
-                    raise
-                conn.exec_driver_sql("COMMIT")
-            return
-        with self.engine.begin() as conn:
-            yield conn
-
-    def _insert(self, table: sa.Table):
-        """An INSERT that supports ``on_conflict_do_update`` / ``_do_nothing`` on this database."""
-        return (pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert)(table)
-
-    def _upsert(self, table: sa.Table, keys: list[str], rows: list[dict]):
-        """INSERT ... ON CONFLICT (keys) DO UPDATE every other column (``INSERT OR REPLACE``)."""
-        stmt = self._insert(table)
-        return stmt.on_conflict_do_update(
-            index_elements=keys, set_={c.name: stmt.excluded[c.name] for c in table.columns
-                                        if c.name not in keys and c.name != "seq"}), rows
-
-    def _text(self, value):
-        """PostgreSQL text cannot hold NUL characters (SQLite can); they are dropped there."""
-        if self.dialect == "postgresql" and isinstance(value, str) and "\x00" in value:
-            return value.replace("\x00", "")
-        return value
-
-    # -- the writers' lock ------------------------------------------------------------------------
-    @contextmanager
-    def write_lock(self) -> Iterator[None]:
-        """Exclusive for writers of this catalog, across threads, processes and (on PostgreSQL) hosts:
-        a session-level advisory lock on PostgreSQL (released by the server when the process dies), an
-        ``flock`` on ``<catalog file>.lock`` for SQLite. Re-entrant within a thread."""
-        depth = getattr(self._local, "lock_depth", 0)
-        if depth:
-            self._local.lock_depth = depth + 1
-            try:
-                yield
-            finally:
-                self._local.lock_depth = depth
-            return
-        with self._acquire():
-            self._local.lock_depth = 1
-            try:
-                yield
-            finally:
-                self._local.lock_depth = 0
-
-    @contextmanager
-    def _acquire(self) -> Iterator[None]:
-        if self.dialect == "postgresql":
-            conn = self._auto.connect()
-            try:
-                if not conn.execute(sa.select(sa.func.pg_try_advisory_lock(WRITE_LOCK_KEY))).scalar():
-                    log.info("another process writes to the index; waiting for it")
-                    conn.execute(sa.select(sa.func.pg_advisory_lock(WRITE_LOCK_KEY)))
-                yield
-            finally:
-                try:
-                    conn.execute(sa.select(sa.func.pg_advisory_unlock(WRITE_LOCK_KEY)))
-                except Exception as exc:  # noqa: BLE001 - a dropped connection took the lock with it
-                    log.warning("index write lock: unlock failed (%s); dropping the connection", exc)
-                    conn.invalidate()
-                conn.close()
-            return
-        if self._lock_file is None or fcntl is None:
-            yield
-            return
-        import os
-
-        fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                log.info("another process writes to the index; waiting for it")
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # releases the lock
+    ``Catalog(engine=...)``, tables prefixed ``index_``); the connection layer, transactions and the
+    writers' lock are :class:`~indexer.catalog_db.CatalogDatabase`."""
 
     # -- meta -------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -316,12 +62,6 @@ class Catalog:
     def generation(self) -> int:
         """A number that grows with every committed write or removal, by any process using this catalog."""
         return int(self.get_meta("generation") or 0)
-
-    def _bump(self, db: Connection) -> None:
-        m = self.t.meta
-        stmt = self._insert(m).values(key="generation", value="1")
-        db.execute(stmt.on_conflict_do_update(
-            index_elements=["key"], set_={"value": sa.cast(sa.cast(m.c.value, sa.Integer) + 1, sa.Text)}))
 
     # -- files ------------------------------------------------------------
     def files_under(self, root: str) -> dict[str, FileRecord]:
@@ -572,102 +312,15 @@ class Catalog:
                        .values(status=status, error=self._text(error), finished_at=time.time()))
 
     # -- taking over older state -------------------------------------------------------------------
-    def _empty(self, *tables: sa.Table) -> bool:
-        with self._auto.connect() as db:
-            return not any(db.execute(sa.select(sa.literal(1)).select_from(t).limit(1)).first() for t in tables)
-
-    def _fix_sequences(self, db: Connection) -> None:
-        """After rows with explicit ids were copied in: PostgreSQL's sequences continue above them."""
-        if self.dialect != "postgresql":
-            return
-        for table, col in ((self.t.case_runs, "run_id"), (self.t.pending, "id")):
-            db.execute(sa.text(
-                f"SELECT setval(pg_get_serial_sequence(:t, :c), coalesce((SELECT max({col}) FROM {table.name}), 0) + 1,"
-                " false)"), {"t": table.name, "c": col})
-
     def adopt_case_state(self, old: Path) -> bool:
-        """Take over the sync state of a data dir from before it moved into the catalog (``cases.sqlite3``:
-        tables ``cases`` and ``runs``; their digest column is not needed, the catalog has the digests).
-        Only when the catalog holds no case state yet; the old file is read, never changed. True when
-        something was taken over."""
-        old = Path(old)
-        if not old.is_file():
-            return False
-        if not self._empty(self.t.case_state, self.t.case_runs):
-            return False
-        src = sqlite3.connect(f"{old.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
-        try:
-            names = {r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            cases = (src.execute("SELECT coo, file_key, apentry, run_id, synced_at FROM cases").fetchall()
-                     if "cases" in names else [])
-            runs = (src.execute("SELECT run_id, scope, started_at, finished_at, status, error FROM runs").fetchall()
-                    if "runs" in names else [])
-        finally:
-            src.close()
-        if not cases and not runs:
-            return False
-        with self._tx() as db:
-            if cases:
-                db.execute(self._insert(self.t.case_state).on_conflict_do_nothing(), [
-                    dict(zip(("coo", "file_key", "apentry", "run_id", "synced_at"), r)) for r in cases])
-            if runs:
-                db.execute(self._insert(self.t.case_runs).on_conflict_do_nothing(), [
-                    dict(zip(("run_id", "scope", "started_at", "finished_at", "status", "error"), r)) for r in runs])
-            self._fix_sequences(db)
-        return True
+        """Take over an older ``cases.sqlite3`` once (:func:`indexer.catalog_adopt.adopt_case_state`)."""
+        return catalog_adopt.adopt_case_state(self, old)
 
     def adopt_file_catalog(self, old: Path) -> bool:
-        """Take over an SQLite catalog file (``index.sqlite3`` of the data directory) into this catalog in
-        the database, once: only when this one holds no file yet and the file holds some. The file is
-        read, never changed. Every taken-over chunk id is journaled, so the next writer's recovery
-        embeds the chunks the vector store does not hold (e.g. a Chroma server that replaced the
-        embedded store). True when something was taken over."""
-        old = Path(old)
-        if not self.shared or not old.is_file() or not self._empty(self.t.files):
-            return False
-        src = Catalog(old)
-        try:
-            if src._empty(src.t.files):
-                return False
-            with self.write_lock(), self._tx() as db, src._auto.connect() as s:
-                if not self._empty(self.t.files):  # another process was quicker
-                    return False
-                for name in ("files", "chunks", "pending", "errors", "warnings", "case_state", "case_runs"):
-                    table, theirs = getattr(self.t, name), getattr(src.t, name)
-                    order = sa.literal_column("rowid")
-                    batch: list[dict] = []
-                    for row in s.execute(sa.select(theirs).order_by(order)).mappings():
-                        batch.append({k: self._text(v) for k, v in row.items()})
-                        if len(batch) == 1000:
-                            db.execute(self._insert(table).on_conflict_do_nothing(), batch)
-                            batch = []
-                    if batch:
-                        db.execute(self._insert(table).on_conflict_do_nothing(), batch)
-                m = self.t.meta
-                for key, value in s.execute(sa.select(src.t.meta.c.key, src.t.meta.c.value)):
-                    if key != "generation":
-                        db.execute(*self._upsert(m, ["key"], [{"key": key, "value": value}]))
-                ids = [r[0] for r in s.execute(sa.select(src.t.chunks.c.chunk_id))]
-                if ids:
-                    db.execute(sa.insert(self.t.pending).values(ids=sorted(ids)))
-                self._fix_sequences(db)
-                self._bump(db)
-        finally:
-            src.engine.dispose()
-        return True
+        """Take over an SQLite catalog file into this catalog in the database, once
+        (:func:`indexer.catalog_adopt.adopt_file_catalog`)."""
+        return catalog_adopt.adopt_file_catalog(self, old)
 
 
-def _sqlite_engine(url: str) -> Engine:
-    """An engine on an SQLite file: autocommit connections (writes open ``BEGIN IMMEDIATE`` themselves,
-    :meth:`Catalog._tx`), WAL, 30 s busy timeout."""
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                              isolation_level="AUTOCOMMIT", hide_parameters=True, json_serializer=_dumps)
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_conn, _):  # noqa: ANN001
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.close()
-
-    return engine
+__all__ = ["BATCH", "DB_PREFIX", "SCHEMA_LOCK_KEY", "WRITE_LOCK_KEY", "Catalog", "CatalogDatabase", "ChunkRow",
+           "FileRecord", "FileWarning", "IndexRecord", "tables"]
