@@ -9,7 +9,8 @@ import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .catalog import Catalog, FileRecord, FileWarning, IndexRecord
+from .catalog import Catalog
+from .catalog_schema import FileRecord, FileWarning, IndexRecord
 from .config import ChromaConfig, IndexConfig
 from .embeddings import LocalEmbedder, StaticEmbedder
 from .errors import IndexingError, LoaderError, StoreError

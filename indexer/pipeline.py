@@ -13,7 +13,8 @@ from pathlib import Path
 from connectors import SourceFile, scan_folder
 
 from .analysis import analyze, canonical_law, legal_refs
-from .catalog import Catalog, FileWarning, IndexRecord
+from .catalog import Catalog
+from .catalog_schema import FileWarning, IndexRecord
 from .chunking import Chunk, chunk_blocks
 from .config import IndexConfig
 from .errors import LoaderError

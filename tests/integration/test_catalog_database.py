@@ -18,7 +18,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from indexer.catalog import Catalog, FileWarning, IndexRecord
+from indexer.catalog import Catalog
+from indexer.catalog_schema import FileWarning, IndexRecord
 from indexer.chunking import Chunk
 from tests.conftest import ROOT
 
