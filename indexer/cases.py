@@ -48,8 +48,11 @@ from connectors.efile.procedures import PROCEDURE_TYPES
 from connectors.efile.protocol import EFileConnector
 from connectors.errors import ConnectorError
 
-from .case_reader import SEARCH_LIMIT, ChildReader, ConfigError, LocalReader, ReaderFailure, ReadResult
-from .catalog import Catalog, FileRecord, IndexRecord
+from .case_child import LocalReader
+from .case_protocol import SEARCH_LIMIT, ConfigError, ReaderFailure, ReadResult
+from .case_reader import ChildReader
+from .catalog import Catalog
+from .catalog_schema import FileRecord, IndexRecord
 from .chunking import Chunk
 from .errors import IndexingError
 from .pii import CaseRecord, CaseRecordBuilder
