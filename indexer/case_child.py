@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from connectors.errors import ConnectorError, NotFound
 
-from .case_protocol import SEARCH_LIMIT, ReadResult, error_payload, message_line, record_to_dict
+from .case_protocol import SEARCH_LIMIT, CaseReader, ReadResult, error_payload, message_line, record_to_dict
 from .pii import CaseRecordBuilder
 
 log = logging.getLogger(__name__)
@@ -29,17 +29,15 @@ log = logging.getLogger(__name__)
 _COO = re.compile(r"^COO(?:\.\d+){3,6}$")
 
 
-class LocalReader:
+class LocalReader(CaseReader):
     """Reads through a live connector in *this* process. Not isolated: see the module docstring."""
 
     isolated = False
 
     def __init__(self, connector, builder: CaseRecordBuilder, workers: int = 8):
-        self.connector = connector
-        self.builder = builder
-        self.workers = max(1, workers)
         # connectors without a search cap (XDOMEA import) say so with ``search_limit = None``
-        self.search_limit: int | None = getattr(connector, "search_limit", SEARCH_LIMIT)
+        super().__init__(builder, workers, getattr(connector, "search_limit", SEARCH_LIMIT))
+        self.connector = connector
 
     @property
     def pid(self) -> int:

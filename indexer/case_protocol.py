@@ -40,6 +40,18 @@ class ReadResult:
     apentry: str | None = None
 
 
+class CaseReader:
+    """What the sync reads cases through: :class:`~indexer.case_child.LocalReader` (in this process) or
+    :class:`~indexer.case_reader.ChildReader` (in a child process); ``search_limit`` None: no cap."""
+
+    isolated: bool
+
+    def __init__(self, builder: CaseRecordBuilder, workers: int, search_limit: int | None):
+        self.builder = builder
+        self.workers = max(1, workers)
+        self.search_limit: int | None = search_limit
+
+
 class ReaderFailure(ConnectorError):
     """The reader process failed (crashed, internal error, could not start); German message."""
 

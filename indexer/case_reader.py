@@ -36,8 +36,8 @@ from pathlib import Path
 from connectors.errors import ConnectorError
 
 from .case_child import LocalReader, main
-from .case_protocol import (SEARCH_LIMIT, ConfigError, ReaderFailure, ReadResult, builder_settings, message_line,
-                            rebuild_error, record_from_dict, record_to_dict)
+from .case_protocol import (SEARCH_LIMIT, CaseReader, ConfigError, ReaderFailure, ReadResult, builder_settings,
+                            message_line, rebuild_error, record_from_dict, record_to_dict)
 from .pii import CaseRecordBuilder
 
 log = logging.getLogger(__name__)
@@ -55,16 +55,14 @@ def _log_levels() -> dict[str, int]:
     return levels
 
 
-class ChildReader:
+class ChildReader(CaseReader):
     """Reads through a connector built from ``cfg`` in a child process (one per sync run)."""
 
     isolated = True
 
     def __init__(self, cfg, builder: CaseRecordBuilder, workers: int = 8):
+        super().__init__(builder, workers, SEARCH_LIMIT)  # start() takes the child connector's own
         self.cfg = cfg
-        self.builder = builder
-        self.workers = max(1, workers)
-        self.search_limit: int | None = SEARCH_LIMIT
         self._proc: subprocess.Popen[bytes] | None = None
         self._dead: str | None = None
 
@@ -203,5 +201,5 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["ChildReader", "ConfigError", "LocalReader", "ReadResult", "ReaderFailure", "record_from_dict",
+__all__ = ["CaseReader", "ChildReader", "ConfigError", "LocalReader", "ReadResult", "ReaderFailure", "record_from_dict",
            "record_to_dict", "SEARCH_LIMIT"]
