@@ -63,6 +63,8 @@ class Procedure(_Frozen):
     case_type: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     rechtsweg: str
     checklist: tuple[str, ...]
+    #: what an application asks for, as letters name it after "Antrag auf" ("Leistungen für Bildung und Teilhabe")
+    antrag_auf: str = Field(min_length=1)
     letterhead: Letterhead
 
     # the names the e-file modules use (EAI terms)
@@ -78,6 +80,10 @@ class Procedure(_Frozen):
     @property
     def apentry_name(self) -> str:
         return f"{self.apentry_basenr} {self.name}"
+
+    def application(self, kind: str | None = None) -> str:
+        """The application as letters name it: ``Antrag auf Wohngeld``, ``Weiterleistungsantrag auf Wohngeld``."""
+        return f"{kind or 'Antrag'} auf {self.antrag_auf}"
 
     @property
     def office(self) -> str:
@@ -131,6 +137,9 @@ class Catalog(_Frozen):
             if p.rechtsweg not in self.rechtswege:
                 problems.append(f"{p.name}: ungültiger Rechtsweg '{p.rechtsweg}' "
                                 f"(erlaubt: {', '.join(self.rechtswege)})")
+            if re.match(r"(?i)\s*(?:\w*antrag\b|auf\b)", p.antrag_auf):
+                problems.append(f"{p.name}: antrag_auf nennt, was beantragt wird, ohne 'Antrag auf' davor "
+                                f"(z. B. 'Leistungen für Bildung und Teilhabe'), nicht '{p.antrag_auf}'")
             unknown = [t for t in p.checklist if t not in self.efile.document_types]
             if unknown:
                 problems.append(f"{p.name}: Checkliste nennt unbekannte Dokumentarten: {', '.join(unknown)}")

@@ -50,6 +50,8 @@ def test_a_procedure_without_one_of_its_facts_is_refused(fact):
     (lambda d: d["procedures"][0].update(department="S-IV"), "unbekannte Abteilung 'S-IV'"),
     (lambda d: d["procedures"][0].update(rechtsweg="bvg"), "ungültiger Rechtsweg 'bvg'"),
     (lambda d: d["procedures"][0].update(checklist=["Lebenslauf"]), "unbekannte Dokumentarten: Lebenslauf"),
+    (lambda d: d["procedures"][0].update(antrag_auf="Antrag auf Wohngeld"), "ohne 'Antrag auf' davor"),
+    (lambda d: d["procedures"][0].update(antrag_auf="auf Wohngeld"), "ohne 'Antrag auf' davor"),
     (lambda d: d["procedures"][1].update(code="WG"), "'code' kommt mehrfach vor: WG"),
     (lambda d: d["procedures"][1].update(case_type="wohngeld"), "'case_type' kommt mehrfach vor"),
     (lambda d: d["procedures"][1]["aktenplan"].update(coo=d["procedures"][0]["aktenplan"]["coo"]), "mehrfach"),
@@ -203,3 +205,14 @@ def test_catalog_is_cached_and_frozen():
     assert isinstance(catalog(), Catalog)
     with pytest.raises(Exception):
         catalog().procedures[0].code = "XX"  # type: ignore[misc]
+
+
+def test_each_procedure_names_its_application_for_letters():
+    """Review (issue 13): 'Antrag auf Bildung und Teilhabe' and 'Antrag auf Zuschuss' read oddly; each
+    procedure says what its application asks for (antrag_auf), letters print 'Antrag auf' + that."""
+    cat = catalog()
+    assert cat.by_code("BUT").application() == "Antrag auf Leistungen für Bildung und Teilhabe"
+    assert cat.by_code("ZUS").application() == "Antrag auf Gewährung eines Zuschusses"
+    assert cat.by_code("WG").application("Weiterleistungsantrag") == "Weiterleistungsantrag auf Wohngeld"
+    for p in cat.procedures:
+        assert p.antrag_auf.strip() == p.antrag_auf and not p.antrag_auf.lower().startswith(("antrag", "auf ")), p.name
