@@ -47,6 +47,8 @@ class CaseData:
     request_dates: tuple[date, ...] = ()
     #: an Eingangsbestätigung is filed in the filing target's Vorgang
     receipt_confirmed: bool = False
+    #: Bescheide filed in the filing target's Vorgang: "Zuwendungsbescheid vom 12.03.2026" (oldest first)
+    decisions: tuple[str, ...] = ()
 
 
 #: document types that are an application (the Antrag of a Vorgang)
@@ -57,6 +59,12 @@ REQUEST_TYPES = frozenset({"Nachforderung", "Mitwirkungsaufforderung", "Aufforde
                            "Aufforderung Auskunft", "Auskunftsersuchen", "Erinnerung"})
 #: titles of the request letters Lotse files (the e-file names a document by its title)
 REQUEST_TITLES = ("Anforderung fehlender Unterlagen", "Erinnerung")
+
+
+def is_decision(document_type: str | None) -> bool:
+    """An outgoing document of this type is a Bescheid (Bewilligungs-, Zuwendungs-, Ablehnungs-, Versagungs-,
+    Änderungsbescheid ...). Incoming ones (the applicant's Rentenbescheid) are proofs, not decisions."""
+    return bool(document_type) and str(document_type).casefold().endswith("bescheid")
 
 
 def _date_of(d: Any) -> date | None:
@@ -104,6 +112,7 @@ def load_case(efile: EFileConnector, aktenzeichen: str) -> CaseData:
     held: set[str] = set()
     target_types: set[str] = set()
     requests: list[tuple[date, str]] = []
+    decisions: list[tuple[date, str]] = []
     confirmed = False
     for proc in procedures:
         for d in docs_by_proc[proc.coo]:
@@ -116,6 +125,9 @@ def load_case(efile: EFileConnector, aktenzeichen: str) -> CaseData:
             elif target is not None and proc.coo == target.coo and (
                     dtype == "Eingangsbestätigung" or d.name.startswith("Eingangsbestätigung")):
                 confirmed = True
+            elif target is not None and proc.coo == target.coo and is_decision(dtype):
+                when = _date_of(d.created_at)
+                decisions.append((when or date.min, f"{dtype} vom {when:%d.%m.%Y}" if when else str(dtype)))
             elif (target is not None and proc.coo == target.coo
                   and (dtype in REQUEST_TYPES or d.name.startswith(REQUEST_TITLES))):
                 # a request of an earlier Vorgang (last year's application) does not count
@@ -161,7 +173,8 @@ def load_case(efile: EFileConnector, aktenzeichen: str) -> CaseData:
              application.coo if application else None, "found" if applicant else "missing", len(own_requests))
     return CaseData(case, case_type, target.coo if target else None, applicant, antrag_date,
                     cat.document_type(application.name) if application is not None else None, receipt,
-                    frozenset(held), frozenset(target_types), tuple(sorted(own_requests)), confirmed)
+                    frozenset(held), frozenset(target_types), tuple(sorted(own_requests)), confirmed,
+                    tuple(name for _, name in sorted(decisions)))
 
 
 _OBJNAME_SUFFIX = re.compile(r"\s*\([^()]*\)$")  # the e-file appends the document's objname: "... (S-II-UVG/...)"
@@ -243,5 +256,6 @@ def case_facts(data: CaseData, today: date) -> CaseFacts:
     found = missing_documents(data)
     return CaseFacts(today=today, case_type=data.case_type, has_application=data.application_type is not None,
                      receipt_confirmed=data.receipt_confirmed, missing=tuple(found[0]) if found else (),
-                     request_dates=data.request_dates, has_checklist=found is not None)
+                     request_dates=data.request_dates, has_checklist=found is not None,
+                     decisions=data.decisions)
 

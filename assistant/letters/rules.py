@@ -40,6 +40,8 @@ CONDITIONS: dict[str, tuple[str, str]] = {
     "anforderung_unbeantwortet": ("die Frist einer Anforderung ist abgelaufen und es fehlen weiterhin Unterlagen",
                                   "es gibt keine unbeantwortete Anforderung mit abgelaufener Frist"),
     "anforderung_frist_laeuft": ("die Frist einer Anforderung läuft noch", "es läuft keine Anforderung"),
+    "kein_bescheid": ("im Vorgang ist noch kein Bescheid abgelegt", "im Vorgang ist bereits ein Bescheid abgelegt"),
+    "bescheid_abgelegt": ("im Vorgang ist bereits ein Bescheid abgelegt", "im Vorgang ist noch kein Bescheid abgelegt"),
 }
 
 
@@ -154,6 +156,7 @@ class CaseFacts:
     missing: tuple[str, ...]  # checklist items missing from the case
     request_dates: tuple[date, ...]  # requests for documents sent in the Vorgang, oldest first
     has_checklist: bool = True  # the procedure catalog has a checklist for the procedure
+    decisions: tuple[str, ...] = ()  # Bescheide filed in the Vorgang ("Zuwendungsbescheid vom 12.03.2026")
 
 
 @dataclass(frozen=True)
@@ -187,7 +190,18 @@ def conditions(rules: OfficeRules, facts: CaseFacts) -> dict[str, bool]:
         "keine_anforderung": st.last_request is None,
         "anforderung_unbeantwortet": st.unanswered,
         "anforderung_frist_laeuft": st.running,
+        "kein_bescheid": not facts.decisions,
+        "bescheid_abgelegt": bool(facts.decisions),
     }
+
+
+def _failed(facts: CaseFacts, condition: str) -> str:
+    """Why a condition does not hold, in words (with the documents of the case where that helps)."""
+    if condition == "unterlagen_fehlen" and not facts.has_checklist:
+        return NO_CHECKLIST
+    if condition == "kein_bescheid" and facts.decisions:
+        return f"{CONDITIONS[condition][1]} ({', '.join(facts.decisions)})"
+    return CONDITIONS[condition][1]
 
 
 def follow_notes(rules: OfficeRules, template: str, facts: CaseFacts) -> list[str]:
@@ -200,8 +214,7 @@ def follow_notes(rules: OfficeRules, template: str, facts: CaseFacts) -> list[st
     if not failed:
         return []
     st = request_state(rules, facts)
-    detail = "; ".join(NO_CHECKLIST if c == "unterlagen_fehlen" and not facts.has_checklist else CONDITIONS[c][1]
-                       for c in failed)
+    detail = "; ".join(_failed(facts, c) for c in failed)
     extra = ""
     if st.running and st.last_deadline is not None:
         extra = (f" Die Anforderung vom {format_date(st.last_request)} hat eine Frist bis "
@@ -220,6 +233,8 @@ def propose_next(rules: OfficeRules, facts: CaseFacts, available: set[str]) -> d
                                                  or "anforderung_unbeantwortet" in row.wenn):
                 reason += (f" (Anforderung vom {format_date(st.last_request)}, Frist bis "
                            f"{format_date(st.last_deadline)})")
+            if "bescheid_abgelegt" in row.wenn:
+                reason += f" ({', '.join(facts.decisions)})"
             return {"template": row.vorlage, "reason": reason}
     return {"template": None, "reason": "Für diese Akte ist jetzt kein bestimmtes Schreiben fällig."}
 

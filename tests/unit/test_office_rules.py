@@ -63,3 +63,16 @@ def test_a_broken_rules_file_names_the_entry(tmp_path: Path):
     with pytest.raises(RulesError) as exc:
         load_rules(tmp_path)
     assert "vorschlag.0.wenn" in exc.value.message and "mond_ist_voll" in exc.value.message
+
+
+def test_a_bescheid_in_the_vorgang_is_named_in_the_notes(rules):
+    """A Vorgang with a Bescheid (a Zuschuss with its Zuwendungsbescheid): a second Bewilligung or an Ablehnung
+    is not foreseen, and the workspace proposes no letter."""
+    decided = facts(case_type="zuschuss", missing=(), decisions=("Zuwendungsbescheid vom 12.03.2026",))
+    notes = follow_notes(rules, "bewilligung_zuschuss", decided)
+    assert notes and "bereits ein Bescheid abgelegt (Zuwendungsbescheid vom 12.03.2026)" in notes[0]
+    assert "Änderungsbescheid" in notes[0]
+    assert follow_notes(rules, "ablehnung", decided) and follow_notes(rules, "ablehnung", facts()) == []
+    assert follow_notes(rules, "bewilligung_zuschuss", facts(case_type="zuschuss")) == []
+    nxt = propose_next(rules, decided, ALL | {"bewilligung_zuschuss"})
+    assert nxt["template"] is None and "bereits entschieden" in nxt["reason"] and "12.03.2026" in nxt["reason"]
