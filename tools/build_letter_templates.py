@@ -230,6 +230,9 @@ def REASON_TEXT(var="gruende"):
             TAG("{%p endfor %}")]
 
 
+#: the chosen reasons decide a Versagung (§ 66 Abs. 1 SGB I; block with ``entscheidung: versagung``)
+VERSAGUNG = "'versagung' in gruende|map(attribute='entscheidung', default='')|list"
+
 FREE_REASON = field("begruendung", "text", "user", required=False,
                     hint="Weitere Ausführungen in eigenen Worten (optional). " + MULTILINE_HINT)
 
@@ -253,11 +256,11 @@ TEMPLATES = [
         ],
         "body": [
             IF("akte.eingangsdatum",
-               P("vielen Dank für Ihren {{ akte.antragsart or \"Antrag\" }} auf {{ akte.verfahren }} vom "
+               P("vielen Dank für Ihren {{ akte.antrag }} vom "
                  "{{ akte.antragsdatum }}. Hiermit bestätigen wir Ihnen, dass Ihr Antrag am "
                  "**{{ akte.eingangsdatum }}** bei uns eingegangen ist.")),
             IF("not akte.eingangsdatum",
-               P("vielen Dank für Ihren {{ akte.antragsart or \"Antrag\" }} auf {{ akte.verfahren }} vom "
+               P("vielen Dank für Ihren {{ akte.antrag }} vom "
                  "{{ akte.antragsdatum }}. Hiermit bestätigen wir Ihnen, dass Ihr Antrag bei uns "
                  "eingegangen ist.")),
             P("Ihr Antrag wird unter dem Aktenzeichen **{{ akte.aktenzeichen }}** bearbeitet. Bitte "
@@ -309,12 +312,12 @@ TEMPLATES = [
         ],
         "body": [
             IF("not nachforderung",
-               P("vielen Dank für Ihren {{ akte.antragsart or \"Antrag\" }} auf {{ akte.verfahren }} vom "
+               P("vielen Dank für Ihren {{ akte.antrag }} vom "
                  "{{ akte.antragsdatum }}. Damit wir über Ihren Antrag entscheiden können, benötigen "
                  "wir noch die folgenden Unterlagen:")),
             IF("nachforderung",
                P("mit Schreiben vom {{ nachforderung }} hatten wir Sie gebeten, uns für Ihren "
-                 "{{ akte.antragsart or \"Antrag\" }} auf {{ akte.verfahren }} vom {{ akte.antragsdatum }} "
+                 "{{ akte.antrag }} vom {{ akte.antragsdatum }} "
                  "Unterlagen einzureichen. Leider liegen uns die folgenden Unterlagen bis heute nicht "
                  "vor:")),
             FOR("u", "unterlagen", LI("{{ u }}")),
@@ -367,7 +370,8 @@ TEMPLATES = [
             FREE_REASON,
         ],
         "body": [
-            P("in Ihrer Angelegenheit {{ akte.verfahren }} (Antrag vom {{ akte.antragsdatum }}) "
+            P("in Ihrer Angelegenheit {{ akte.verfahren }} ({{ akte.antragsart or \"Antrag\" }} vom "
+              "{{ akte.antragsdatum }}) "
               "beabsichtigen wir, eine Entscheidung zu treffen, die in Ihre Rechte eingreift. Bevor "
               "wir entscheiden, geben wir Ihnen nach § 24 Abs. 1 SGB X Gelegenheit, sich zu den für "
               "die Entscheidung erheblichen Tatsachen zu äußern."),
@@ -460,15 +464,19 @@ TEMPLATES = [
         "name": "ablehnung",
         "title": "Ablehnungsbescheid",
         "description": ("Bescheid über die Ablehnung eines Antrags. Die Begründung entsteht aus den "
-                        "Ablehnungsgründen des Verfahrens mit den Tatsachen des Einzelfalls (§ 35 SGB X). "
+                        "Ablehnungsgründen des Verfahrens mit den Tatsachen des Einzelfalls (§ 35 SGB X); "
+                        "ist der gewählte Grund eine Versagung wegen fehlender Mitwirkung, lauten Tenor und "
+                        "Betreff auf Versagung (§ 66 Abs. 1 SGB I). "
                         "Die Rechtsbehelfsbelehrung richtet sich nach dem Verfahren: Widerspruch "
                         "(Sozialhilfe, Bildung und Teilhabe), Widerspruch oder Klage (Wohngeld, "
                         "Unterhaltsvorschuss) oder nur Klage (Zuschüsse)."),
         "case_types": CASE_TYPES,
         "four_eyes": True,
-        "legal_basis": ["§ 35 SGB X", "Art. 39 BayVwVfG", "§ 84 SGG", "§ 70 VwGO", "§ 74 VwGO",
+        "legal_basis": ["§ 35 SGB X", "Art. 39 BayVwVfG", "§ 66 SGB I", "§ 84 SGG", "§ 70 VwGO", "§ 74 VwGO",
                         "Art. 12 AGVwGO"],
-        "betreff": "Bescheid – Ablehnung Ihres Antrags",
+        "betreff": ("Bescheid – {% if " + VERSAGUNG + " %}Versagung der Leistung wegen fehlender Mitwirkung "
+                    "(§ 66 SGB I){% else %}Ablehnung Ihres "
+                    "{{ akte.antragsart or \"Antrag\" }}s{% endif %}"),
         "fields": COMMON_FIELDS + [
             REASONS("ablehnung", True, "Ablehnungsgründe aus dem Katalog des Verfahrens wählen und die "
                     "Tatsachen des Einzelfalls ausfüllen; vor dem Einreichen wird geprüft, dass Tatsachen "
@@ -480,15 +488,24 @@ TEMPLATES = [
                        "Unterhaltsvorschuss; nur Klage bei Zuschüssen"),
         ],
         "body": [
-            P("wir haben Ihren Antrag auf {{ akte.verfahren }} vom {{ akte.antragsdatum }} "
-              "sorgfältig geprüft. Leider können wir Ihrem Antrag nicht entsprechen. Es ergeht "
-              "deshalb folgender"),
+            IF(VERSAGUNG,
+               P("über Ihren {{ akte.antrag }} vom {{ akte.antragsdatum }} können wir nicht "
+                 "entscheiden, weil uns die dafür erforderlichen Unterlagen trotz unserer Aufforderung "
+                 "nicht vorliegen. Es ergeht deshalb folgender")),
+            IF("not " + VERSAGUNG,
+               P("wir haben Ihren {{ akte.antrag }} vom {{ akte.antragsdatum }} "
+                 "sorgfältig geprüft. Leider können wir Ihrem Antrag nicht entsprechen. Es ergeht "
+                 "deshalb folgender")),
             CENTER("Bescheid:"),
-            P("Ihr Antrag auf {{ akte.verfahren }} vom {{ akte.antragsdatum }} wird abgelehnt."),
+            IF(VERSAGUNG,
+               P("Die mit Ihrem {{ akte.antrag }} vom {{ akte.antragsdatum }} beantragte Leistung wird "
+                 "nach § 66 Abs. 1 SGB I bis zur Nachholung der Mitwirkung ganz versagt.")),
+            IF("not " + VERSAGUNG,
+               P("Ihr {{ akte.antrag }} vom {{ akte.antragsdatum }} wird abgelehnt.")),
             H("Begründung"),
             REASON_TEXT(),
             IF("begruendung", LINES("begruendung")),
-            IF("\"Zuschuss\" not in akte.verfahren",
+            IF("\"Zuschuss\" not in akte.verfahren and not " + VERSAGUNG,
                P("Sollten sich Ihre Verhältnisse künftig ändern, können Sie jederzeit einen neuen "
                  "Antrag stellen. Gerne berate ich Sie dazu.")),
             IF("\"Zuschuss\" in akte.verfahren",
@@ -524,8 +541,8 @@ TEMPLATES = [
                   hint="Noch fehlende Unterlagen (optional; sonst Verweis auf das Schreiben)"),
         ],
         "body": [
-            P("mit Schreiben vom {{ bezugsschreiben_datum }} haben wir Sie gebeten, uns für die "
-              "Bearbeitung Ihres Antrags auf {{ akte.verfahren }} vom {{ akte.antragsdatum }} "
+            P("mit Schreiben vom {{ bezugsschreiben_datum }} haben wir Sie gebeten, uns für Ihren "
+              "{{ akte.antrag }} vom {{ akte.antragsdatum }} "
               "Unterlagen beziehungsweise Angaben zukommen zu lassen. Leider liegen uns diese bis "
               "heute nicht vollständig vor."),
             IF("unterlagen",
@@ -555,7 +572,7 @@ TEMPLATES = [
         "case_types": SGB_CASE_TYPES,
         "four_eyes": False,
         "legal_basis": ["§ 16 Abs. 2 SGB I", "§ 69 Abs. 1 Nr. 1 SGB X"],
-        "betreff": "Weiterleitung Ihres Antrags an den zuständigen Leistungsträger",
+        "betreff": "Weiterleitung Ihres {{ akte.antragsart or \"Antrag\" }}s an den zuständigen Leistungsträger",
         "fields": COMMON_FIELDS + [
             field("zustaendiger_traeger", "organisation", "user",
                   hint="Zuständiger Leistungsträger mit Anschrift (Name, Straße, PLZ und Ort) und, wenn "
@@ -565,7 +582,7 @@ TEMPLATES = [
             FREE_REASON,
         ],
         "body": [
-            P("Ihr Antrag auf {{ akte.verfahren }} vom {{ akte.antragsdatum }} ist am "
+            P("Ihr {{ akte.antrag }} vom {{ akte.antragsdatum }} ist am "
               "{{ akte.eingangsdatum or akte.antragsdatum }} bei uns eingegangen. Nach Prüfung Ihres "
               "Antrags müssen wir Ihnen leider mitteilen, dass wir für die Entscheidung über Ihren "
               "Antrag nicht zuständig sind."),
@@ -599,7 +616,7 @@ TEMPLATES = [
         "case_types": CASE_TYPES,
         "four_eyes": False,
         "legal_basis": [],
-        "betreff": "Zwischennachricht zum Stand Ihres Antrags",
+        "betreff": "Zwischennachricht zum Stand Ihres {{ akte.antragsart or \"Antrag\" }}s",
         "fields": COMMON_FIELDS + [
             field("grund_verzoegerung", "text", "user",
                   hint="Warum dauert die Bearbeitung länger? " + MULTILINE_HINT),
@@ -607,7 +624,7 @@ TEMPLATES = [
                   hint="Voraussichtlicher Entscheidungszeitpunkt"),
         ],
         "body": [
-            P("Sie haben am {{ akte.antragsdatum }} einen Antrag auf {{ akte.verfahren }} gestellt. "
+            P("Sie haben am {{ akte.antragsdatum }} einen {{ akte.antrag }} gestellt. "
               "Leider können wir über Ihren Antrag noch nicht abschließend entscheiden. Dafür "
               "bitten wir Sie um Verständnis."),
             P("Der Grund dafür ist:"),
@@ -1037,6 +1054,7 @@ SAMPLE_BASE = {
         "verfahren": "Wohngeld",
         "antragsdatum": "12.03.2026",
         "antragsart": "Antrag",
+        "antrag": "Antrag auf Wohngeld",
         "eingangsdatum": "16.03.2026",
     },
     "sachbearbeitung": {
@@ -1080,7 +1098,7 @@ SAMPLE_VALUES = {
                     "Dies haben Sie uns erst am 10.03.2026 mitgeteilt."),
     "rechtsweg": "sgg",
     "gruende": [{"baustein": "WG-AB-UNTER-10-EUR", "titel": "Berechnetes Wohngeld unter 10 Euro monatlich",
-                 "rechtsgrundlage": "§ 21 Nr. 1 WoGG",
+                 "rechtsgrundlage": "§ 21 Nr. 1 WoGG", "entscheidung": "ablehnung",
                  "text": "Wir haben Ihr Wohngeld nach § 19 Abs. 1 WoGG berechnet.\nNach § 21 Nr. 1 WoGG besteht "
                          "kein Anspruch auf Wohngeld, wenn das Wohngeld weniger als 10 Euro monatlich betragen "
                          "würde."}],
@@ -1103,7 +1121,8 @@ EXPECTED_PER_TEMPLATE = {
     "bewilligung_zuschuss": ["12.500,00 EUR", "01.01.2026 bis 31.12.2026",
                              "Nachbarschaftstreff Giesing", "Mittelabruf", "30.06.2027",
                              "Rechtsbehelfsbelehrung", "Bayerischen Verwaltungsgericht München"],
-    "ablehnung": ["Begründung", "Anlage 2 WoGG", "Rechtsbehelfsbelehrung",
+    "ablehnung": ["Begründung", "Anlage 2 WoGG", "Rechtsbehelfsbelehrung", "Ablehnung Ihres Antrags",
+                  "Ihr Antrag auf Wohngeld vom 12.03.2026 wird abgelehnt.",
                   "innerhalb eines Monats nach Bekanntgabe Widerspruch",
                   "schriftlich, in elektronischer Form oder zur Niederschrift",
                   "Werinherstraße 89, 81541 München"],
@@ -1271,6 +1290,10 @@ def check(out_dir: Path) -> int:
             ctx = sample_context(spec)
             del ctx["rechtsweg"]
             variants.append(("rechtsweg fehlt", ctx, False))
+            ctx = sample_context(spec)
+            ctx["gruende"] = [{**ctx["gruende"][0], "entscheidung": "versagung",
+                               "text": "Nach § 66 Abs. 1 SGB I kann die Leistung versagt werden."}]
+            variants.append(("Versagung", ctx, True))
 
         from lxml import etree
 
@@ -1308,6 +1331,14 @@ def check(out_dir: Path) -> int:
                 expected = [e for e in expected if "elektronischer Form" not in e
                             and "Bekanntgabe Widerspruch" not in e]
                 expected += ["entweder Widerspruch eingelegt oder unmittelbar Klage erhoben"]
+            if label == "Versagung":
+                expected = [e for e in expected if "abgelehnt" not in e and "Ablehnung" not in e]
+                expected += ["Versagung der Leistung wegen fehlender Mitwirkung (§ 66 SGB I)",
+                             "Die mit Ihrem Antrag auf Wohngeld vom 12.03.2026 beantragte Leistung wird nach "
+                             "§ 66 Abs. 1 SGB I bis zur Nachholung der Mitwirkung ganz versagt."]
+                for wrong in ("wird abgelehnt", "Ablehnung Ihres", "neuen Antrag stellen"):
+                    if wrong in text:
+                        errors.append(f"[{label}] Versagung says {wrong!r}")
             if label == "rechtsweg fehlt":
                 expected = [e for e in expected if "Werinher" not in e]
                 expected += ["RECHTSBEHELFSBELEHRUNG FEHLT"]

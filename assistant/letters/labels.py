@@ -21,6 +21,7 @@ KEY_LABELS = {
     "email": "E-Mail", "telefon": "Telefon", "internet": "Internet", "zimmer": "Zimmer",
     "aktenzeichen": "Aktenzeichen", "antragsdatum": "Antragsdatum", "betreff": "Betreff", "verfahren": "Verfahren",
     "antragsart": "Art des Antrags", "eingangsdatum": "Eingangsdatum (Posteingang)",
+    "antrag": "Antrag (wie im Brief genannt)",
 }
 #: the Rechtsbehelf of a Bescheid in words (the catalog's keys stay internal)
 RECHTSWEG_LABELS = {

@@ -77,7 +77,29 @@ def case_block(data: CaseData) -> dict[str, str]:
         betreff = f"{verfahren} – {art}" if data.application_type else verfahren
     return {"aktenzeichen": data.case.aktenzeichen, "betreff": betreff, "verfahren": verfahren,
             "antragsdatum": antragsdatum, "antragsart": art,
+            "antrag": application_phrase(data.case.aktenzeichen, data.case.procedure_type, verfahren, art),
             "eingangsdatum": format_date(data.receipt_date) if data.receipt_date else ""}
+
+
+def application_phrase(aktenzeichen: str | None, procedure_type: str | None, verfahren: str | None,
+                       art: str | None) -> str:
+    """The application as the letter names it (``akte.antrag``): the kind of application plus what the
+    procedure catalog says it asks for ("Antrag auf Leistungen für Bildung und Teilhabe",
+    "Weiterleistungsantrag auf Wohngeld"); for a procedure outside the catalog "Antrag auf <Verfahren>"."""
+    cat = catalog()
+    proc = cat.by_name(procedure_type) or cat.procedure_of_aktenzeichen(aktenzeichen)
+    art = art or "Antrag"
+    if proc is not None:
+        return proc.application(art)
+    return f"{art} auf {verfahren}" if verfahren else art
+
+
+def with_case_defaults(akte: dict[str, Any]) -> dict[str, Any]:
+    """``akte`` of a letter drafted before ``antrag`` existed, with that key derived (rendering only)."""
+    if not isinstance(akte, dict) or akte.get("antrag") or not akte.get("aktenzeichen"):
+        return akte
+    return {**akte, "antrag": application_phrase(str(akte["aktenzeichen"]), None, str(akte.get("verfahren") or ""),
+                                                 str(akte.get("antragsart") or "Antrag"))}
 
 
 def sachbearbeitung_for(principal: Principal, cfg: LetterConfig, case_type: str | None) -> dict[str, str]:

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 REASONS_DIR = Path("gruende")
 KINDS = {"ablehnung": "Ablehnungsgründe", "aufhebung": "Aufhebungsgründe", "weiterleitung": "Weiterleitungsgründe"}
+#: what a Bescheid with a block of kind ``ablehnung`` decides (``entscheidung`` in the file): an Ablehnung on
+#: the merits, or a Versagung for lack of Mitwirkung (§ 66 Abs. 1 SGB I: Tenor and Betreff say "versagt")
+DECISIONS = ("ablehnung", "versagung")
 FACT_TYPES = ("text", "datum", "betrag")
 _SLOT = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 GAP = "[…]"  # an unfilled fact in a rendered block
@@ -62,10 +65,14 @@ class ReasonBlock:
     case_types: tuple[str, ...]
     keywords: str = ""
     source_file: str = ""
+    decision: str = ""  # kind ablehnung: "ablehnung" or "versagung" (see DECISIONS); else ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "art": self.kind, "titel": self.title, "text": self.text,
-                "rechtsgrundlage": self.legal_ground, "tatsachen": [f.as_dict() for f in self.facts]}
+        d = {"id": self.id, "art": self.kind, "titel": self.title, "text": self.text,
+             "rechtsgrundlage": self.legal_ground, "tatsachen": [f.as_dict() for f in self.facts]}
+        if self.decision:
+            d["entscheidung"] = self.decision
+        return d
 
     def render(self, facts: dict[str, str]) -> tuple[str, list[str]]:
         """(text with the facts filled in, names of facts still missing: shown as ``[…]``)."""
@@ -133,6 +140,14 @@ def parse_file(path: Path, known_case_types: tuple[str, ...]) -> tuple[list[Reas
         if kind not in KINDS:
             problems.append(_problem(name, where, f"unbekannte art '{kind}' (erlaubt: {', '.join(KINDS)})."))
             continue
+        decision = str(raw.get("entscheidung") or ("ablehnung" if kind == "ablehnung" else "")).strip()
+        if kind == "ablehnung" and decision not in DECISIONS:
+            problems.append(_problem(name, where, f"unbekannte entscheidung '{decision}' "
+                                     f"(erlaubt: {', '.join(DECISIONS)})."))
+            continue
+        if kind != "ablehnung" and raw.get("entscheidung"):
+            problems.append(_problem(name, where, "'entscheidung' gibt es nur bei art ablehnung."))
+            continue
         facts: list[Fact] = []
         fact_problem = False
         for f in raw.get("tatsachen") or []:
@@ -165,8 +180,11 @@ def parse_file(path: Path, known_case_types: tuple[str, ...]) -> tuple[list[Reas
         if not _LEGAL.search(text):
             problems.append(_problem(name, where, f"der Text nennt die Rechtsgrundlage ({ground}) nicht."))
             continue
+        if decision == "versagung" and "§ 66" not in text:
+            problems.append(_problem(name, where, "eine Versagung muss § 66 SGB I nennen."))
+            continue
         blocks.append(ReasonBlock(bid, kind, str(raw["titel"]).strip(), text, ground, tuple(facts),
-                                  tuple(str(c) for c in cts), str(raw.get("stichworte") or ""), name))
+                                  tuple(str(c) for c in cts), str(raw.get("stichworte") or ""), name, decision))
     return blocks, problems
 
 
@@ -226,8 +244,11 @@ def normalize_choice(catalog: ReasonCatalog, case_type: str | None, kind: str, v
                     continue
             facts[f.name] = v
         text, missing = block.render(facts)
-        out.append({"baustein": block.id, "titel": block.title, "rechtsgrundlage": block.legal_ground,
-                    "tatsachen": facts, "text": text, "offen": missing})
+        item = {"baustein": block.id, "titel": block.title, "rechtsgrundlage": block.legal_ground,
+                "tatsachen": facts, "text": text, "offen": missing}
+        if block.decision:  # the Bescheid's Tenor and Betreff follow it (Versagung: "wird ... versagt")
+            item["entscheidung"] = block.decision
+        out.append(item)
     return out, problems
 
 
@@ -243,6 +264,11 @@ def check_reasons(catalog: ReasonCatalog, kind: str, chosen: list[dict], free_te
                             + "; ".join(questions) + ".")
     if problems:
         return problems
+    decisions = {item.get("entscheidung") for item in chosen or [] if item.get("entscheidung")}
+    if len(decisions) > 1:
+        return ["Eine Versagung wegen fehlender Mitwirkung (§ 66 SGB I) und eine Ablehnung aus anderen Gründen "
+                "können nicht in einem Bescheid stehen: Die Versagung gilt nur bis zur Nachholung der Mitwirkung, "
+                "die Ablehnung entscheidet über den Antrag. Bitte wählen Sie nur eine Art von Gründen."]
     free = (free_text or "").strip()
     if chosen or not required:  # optional reasons (Anhörung, Weiterleitung: no Bescheid) need no ground
         return []

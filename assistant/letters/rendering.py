@@ -21,11 +21,21 @@ from .errors import (
     LetterError,
     LetterNotFound,
 )
+from .labels import field_label
 from .models import Letter, LetterVersion
+from .prefill import with_case_defaults
 from .templates import LetterTemplate
 from .versions import DICT_TYPES
 
 log = logging.getLogger(__name__)
+
+#: what an empty required field prints in a draft or preview (submit refuses the letter while one is left)
+PLACEHOLDER = "[bitte ergänzen: {}]"
+
+
+def placeholder(field: str) -> str:
+    """``zustaendiger_traeger.name`` -> "[bitte ergänzen: Zuständiger Träger: Name]"."""
+    return PLACEHOLDER.format(field_label(field))
 
 
 class LetterRendering:
@@ -35,9 +45,7 @@ class LetterRendering:
         import jinja2
         from docxtpl import DocxTemplate
 
-        context = {f.name: values.get(f.name, [] if f.type in ("list", "reasons")
-                                      else ({} if f.type in DICT_TYPES else ""))
-                   for f in tpl.fields}
+        context = self._context(tpl, values)
         try:
             doc = DocxTemplate(str(tpl.docx_path))
             doc.render(context, jinja_env=jinja2.Environment(), autoescape=True)
@@ -48,6 +56,33 @@ class LetterRendering:
             raise LetterError(f"Das Word-Dokument aus der Vorlage „{tpl.title}“ konnte nicht erstellt werden "
                               f"({type(exc).__name__}). Bitte die Vorlage prüfen lassen.") from exc
         return buf.getvalue()
+
+    def _context(self, tpl: LetterTemplate, values: dict[str, Any]) -> dict[str, Any]:
+        """The values as the template sees them. A required field (or required part) still empty prints as
+        :data:`PLACEHOLDER` ("[bitte ergänzen: Frist]"), never as a broken sentence ("Schreiben vom ");
+        submit refuses the letter while one is empty (the same fields, :meth:`_missing`)."""
+        context = {f.name: values.get(f.name, [] if f.type in ("list", "reasons")
+                                      else ({} if f.type in DICT_TYPES else ""))
+                   for f in tpl.fields}
+        if isinstance(context.get("akte"), dict):
+            context["akte"] = with_case_defaults(context["akte"])
+        for name in self._missing(tpl, values):
+            head, _, key = name.partition(".")
+            spec = tpl.field(head)
+            if spec is None:
+                continue
+            if key:
+                context[head] = {**(context.get(head) or {}), key: placeholder(name)}
+            elif spec.type == "list":
+                context[head] = [placeholder(name)]
+            else:
+                context[head] = placeholder(name)
+        for spec in tpl.fields:  # a Bescheid without any reason (§ 35 SGB X, refused at submit)
+            if (spec.type == "reasons" and spec.required and not context.get(spec.name)
+                    and not str(values.get("begruendung") or "").strip()):
+                context[spec.name] = [{"text": PLACEHOLDER.format("Begründung (Gründe aus dem Katalog wählen und "
+                                                                  "die Tatsachen des Einzelfalls ausfüllen)")}]
+        return context
 
     def render_docx(self, letter: str | dict | Letter, principal: Principal | None = None) -> bytes:
         """The letter (current version) as a Word document."""

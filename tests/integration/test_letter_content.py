@@ -46,6 +46,7 @@ AZ_ONLY_ANTRAG = "S-III-WG/2026/900001"
 AZ_SECOND_REQUEST = "S-III-WG/2026/900002"
 AZ_GRUSI = "S-III-GRUSI/2026/900003"
 AZ_HZP = "S-III-HZP/2026/900004"
+AZ_ZUS = "S-GL-ZUS/2026/900005"  # a Zuschuss application, not decided yet
 ANTRAGSDATUM = "2026-04-27"  # signed by the applicant
 POSTEINGANG = "2026-04-30T09:15:00+02:00"  # received by the office (e-file Eingangsdatum)
 EARLIER_REQUEST = "2026-05-04T10:00:00+02:00"
@@ -80,7 +81,15 @@ def _written_cases() -> list[dict]:
         "procedures": [{"shortname": "Antrag Hilfe zur Pflege 2026", "documents": [
             _antrag_doc("Hilfe zur Pflege", "Antrag Hilfe zur Pflege Musterfrau, Erika")]}],
     }
-    return [only_antrag, second, grusi, hzp]
+    zus = {
+        "objname": AZ_ZUS, "shortname": "Zuschuss 2027 Nachbarschaftshilfe Beispiel e. V.", "procedure_type": "ZUS",
+        "procedures": [{"shortname": "Zuschussantrag 2027", "documents": [
+            _antrag_doc("Zuschuss", "Antrag Zuschuss Musterfrau, Erika",
+                        {"traeger": {"name": "Nachbarschaftshilfe Beispiel e. V."}}),
+            {"kind": "Eingang", "shortname": "Kosten- und Finanzierungsplan", "date": POSTEINGANG,
+             "files": [{"name": "plan.txt", "text": "Personalkosten, Sachkosten"}]}]}],
+    }
+    return [only_antrag, second, grusi, hzp, zus]
 
 
 # -- fixtures ------------------------------------------------------------------------------
@@ -542,3 +551,156 @@ def test_aufhebung_blocks_state_the_soll_rule_of_section_48(service):
     assert "Nach § 48 Abs. 1 Satz 2 Nr. 3 SGB X soll ein Bescheid" in text
     assert "aufzuheben, soweit" not in text
     assert "nicht bekannt" in text and "§ 24 Abs. 1 SGB X" in text
+
+
+# -- third review (issue 13): application names, Versagung, Sachleistungen, empty slots, decided cases ----------
+
+def _first_of(generated, code: str) -> dict:
+    return next(c for c in _active(generated) if c["procedure_type"] == code and len(c["procedures"]) == 1)
+
+
+@pytest.mark.parametrize("code, phrase", [
+    ("BUT", "Antrag auf Leistungen für Bildung und Teilhabe"),
+    ("ZUS", "Antrag auf Gewährung eines Zuschusses"),
+    ("GRUSI", "Antrag auf Leistungen der Grundsicherung im Alter und bei Erwerbsminderung"),
+    ("WG", "Antrag auf Wohngeld"),
+])
+def test_each_procedure_names_its_application_as_the_catalog_says(service, generated, code, phrase):
+    """Review finding: 'Ihr Antrag auf Bildung und Teilhabe', 'Ihr Antrag auf Zuschuss' – the phrase is the
+    procedure catalog's (antrag_auf), in every letter that names the application."""
+    spec = _first_of(generated, code)
+    view, lines = _draft(service, ANNA, spec["objname"], "eingangsbestaetigung")
+    akte = view["fields"]["akte"]
+    assert akte["antrag"] == phrase
+    assert f"vielen Dank für Ihren {phrase} vom {akte['antragsdatum']}." in "\n".join(lines)
+    _, lines = _draft(service, ANNA, spec["objname"], "ablehnung")
+    assert f"Ihr {phrase} vom {akte['antragsdatum']} wird abgelehnt." in lines
+    _, lines = _draft(service, ANNA, spec["objname"], "zwischennachricht")
+    assert f"Sie haben am {akte['antragsdatum']} einen {phrase} gestellt." in "\n".join(lines)
+    for odd in ("Antrag auf Bildung und Teilhabe", "Antrag auf Zuschuss ", "Antrag auf Grundsicherung im Alter"):
+        assert odd not in "\n".join(lines), odd
+
+
+def test_versagung_for_lack_of_mitwirkung_says_versagt_in_tenor_and_betreff(service):
+    """Review finding: with ALLG-AB-MITWIRKUNG (§ 66 SGB I) the Tenor still said 'wird abgelehnt'."""
+    view = service.create_draft(ANNA, AZ_SECOND_REQUEST, "ablehnung")
+    facts = {"datum_anforderung": "04.05.2026", "frist": "26.05.2026",
+             "unterlagen": "die Mietbescheinigung und die Lohnabrechnungen Januar bis März 2026"}
+    view = service.save(ANNA, view["id"], {"gruende": [{"baustein": "ALLG-AB-MITWIRKUNG", "tatsachen": facts}]},
+                        view["version"])
+    assert view["fields"]["gruende"][0]["entscheidung"] == "versagung"
+    lines = _lines(service.render_docx(view["id"]))
+    text = "\n".join(lines)
+    assert "Bescheid – Versagung der Leistung wegen fehlender Mitwirkung (§ 66 SGB I)" in lines
+    assert ("Die mit Ihrem Antrag auf Wohngeld vom 27.04.2026 beantragte Leistung wird nach § 66 Abs. 1 SGB I "
+            "bis zur Nachholung der Mitwirkung ganz versagt.") in lines
+    assert "abgelehnt" not in text and "Ablehnung" not in text
+    assert "sorgfältig geprüft" not in text  # nothing could be examined without the documents
+    assert "Mit Schreiben vom 04.05.2026 haben wir Sie gebeten" in text and "§ 67 SGB I" in text
+    assert "Widerspruch" in text  # a Versagung is a Bescheid with its Rechtsbehelfsbelehrung
+    assert service.submit(ANNA, view["id"], view["version"])["state"] == "submitted"
+    # a Versagung and an Ablehnung on the merits cannot be one Bescheid
+    mixed = service.create_draft(ANNA, AZ_SECOND_REQUEST, "ablehnung")
+    transfer = {"leistung": "Bürgergeld nach dem SGB II", "datum_beginn": "01.01.2026",
+                "stelle": "das Jobcenter München"}
+    mixed = service.save(ANNA, mixed["id"], {"gruende": [{"baustein": "ALLG-AB-MITWIRKUNG", "tatsachen": facts},
+                                                         {"baustein": "WG-AB-TRANSFER", "tatsachen": transfer}]},
+                         mixed["version"])
+    with pytest.raises(Exception) as exc:
+        service.submit(ANNA, mixed["id"], mixed["version"])
+    assert "Versagung" in exc.value.message and "nicht in einem Bescheid" in exc.value.message
+
+
+def test_pflegesachleistungen_are_paid_to_the_pflegedienst_not_to_the_person(service):
+    """Review finding (HZP-AB-VORRANG): 'Ihre Pflegekasse zahlt Ihnen ... Pflegesachleistungen'."""
+    view = service.create_draft(ANNA, AZ_HZP, "ablehnung")
+    facts = {"datum_beginn": "01.02.2026", "leistung_pk": "Pflegegrad 2, ambulanter Pflegedienst Beispiel GmbH",
+             "betrag": "796,00 EUR", "bedarf": "760,00 EUR"}
+    view = service.save(ANNA, view["id"], {"gruende": [{"baustein": "HZP-AB-VORRANG", "tatsachen": facts}]},
+                        view["version"])
+    text = "\n".join(_lines(service.render_docx(view["id"])))
+    assert ("Seit dem 01.02.2026 erhalten Sie von Ihrer Pflegekasse Pflegesachleistungen nach § 36 SGB XI "
+            "(Pflegegrad 2, ambulanter Pflegedienst Beispiel GmbH).") in text
+    assert "bis zu 796,00 EUR monatlich und rechnet diese unmittelbar mit dem Pflegedienst ab" in text
+    assert "zahlt Ihnen" not in text
+    assert "Ihr Antrag auf Hilfe zur Pflege vom 27.04.2026 wird abgelehnt." in text
+
+
+def test_a_continuation_is_named_weiterleistungsantrag_in_every_letter(service, generated):
+    """Review finding: the Eingangsbestätigung said 'Weiterleistungsantrag', the Weiterleitung and the
+    Ablehnung 'Ihr Antrag auf Wohngeld'."""
+    spec = _continuation_case(generated)
+    texts = {}
+    for template in ("eingangsbestaetigung", "anforderung_unterlagen", "weiterleitung", "ablehnung",
+                     "zwischennachricht", "erinnerung"):
+        view, lines = _draft(service, ANNA, spec["objname"], template)
+        texts[template] = (lines, "\n".join(lines))
+        akte = view["fields"]["akte"]
+        assert akte["antrag"] == "Weiterleistungsantrag auf Wohngeld", akte
+        assert "Weiterleistungsantrag auf Wohngeld" in texts[template][1], template
+        for wrong in ("Ihr Antrag auf", "Ihren Antrag auf", "einen Antrag auf", "Ihres Antrags auf"):
+            assert wrong not in texts[template][1], (template, wrong)
+    d = akte["antragsdatum"]
+    lines, text = texts["weiterleitung"]
+    assert "Weiterleitung Ihres Weiterleistungsantrags an den zuständigen Leistungsträger" in lines
+    assert f"Ihr Weiterleistungsantrag auf Wohngeld vom {d} ist am" in text
+    lines, text = texts["ablehnung"]
+    assert "Bescheid – Ablehnung Ihres Weiterleistungsantrags" in lines
+    assert f"Ihr Weiterleistungsantrag auf Wohngeld vom {d} wird abgelehnt." in lines
+    assert f"wir haben Ihren Weiterleistungsantrag auf Wohngeld vom {d} sorgfältig geprüft" in text
+    assert "Zwischennachricht zum Stand Ihres Weiterleistungsantrags" in texts["zwischennachricht"][0]
+
+
+def test_empty_slots_print_a_marked_placeholder_that_submit_refuses(service, generated):
+    """Review finding: drafts the office rules do not foresee printed 'Erinnerung an unser Schreiben vom '
+    and 'benötigen wir noch die folgenden Unterlagen:' with an empty list, next to their note."""
+    view, lines = _draft(service, ANNA, AZ_ONLY_ANTRAG, "erinnerung")  # no request sent: not foreseen
+    assert view["rule_notes"] and view["fields"]["bezugsschreiben_datum"] == ""
+    text = "\n".join(lines)
+    gap = "[bitte ergänzen: Datum des Bezugsschreibens]"
+    assert f"Erinnerung an unser Schreiben vom {gap}" in lines
+    assert f"mit Schreiben vom {gap} haben wir Sie gebeten" in text
+    assert not any(ln.rstrip().endswith(" vom") or "vom  " in ln for ln in lines), lines
+    assert gap in service.preview(ANNA, view["id"])["html"]
+    with pytest.raises(Exception) as exc:
+        service.submit(ANNA, view["id"], view["version"])
+    assert "Datum des Bezugsschreibens" in exc.value.message
+    view = service.save(ANNA, view["id"], {"bezugsschreiben_datum": "04.05.2026"}, view["version"])
+    text = "\n".join(_lines(service.render_docx(view["id"])))
+    assert "[bitte ergänzen" not in text and "Erinnerung an unser Schreiben vom 04.05.2026" in text
+
+    complete = next(c for c in _active(generated) if c["procedure_type"] == "WG" and len(c["procedures"]) == 1)
+    view, lines = _draft(service, ANNA, complete["objname"], "anforderung_unterlagen")
+    assert view["fields"]["unterlagen"] == [] and view["rule_notes"]  # nothing missing: not foreseen
+    intro = next(i for i, ln in enumerate(lines) if ln.endswith("benötigen wir noch die folgenden Unterlagen:"))
+    assert lines[intro + 1] == "[bitte ergänzen: Unterlagen]"
+    with pytest.raises(Exception) as exc:
+        service.submit(ANNA, view["id"], view["version"])
+    assert "Unterlagen" in exc.value.message
+
+    view, lines = _draft(service, ANNA, AZ_ONLY_ANTRAG, "ablehnung")  # no reason yet
+    begruendung = lines.index("Begründung")
+    assert lines[begruendung + 1].startswith("[bitte ergänzen: Begründung")
+    view, lines = _draft(service, ANNA, AZ_ONLY_ANTRAG, "anforderung_unterlagen")  # filled: no placeholder
+    assert not any("[bitte ergänzen" in ln for ln in lines)
+
+
+def test_a_decided_zuschuss_gets_no_second_bewilligung_without_a_note(service, generated):
+    """Review finding: a generated Zuschuss case holding its Zuwendungsbescheid got a new Bewilligung draft
+    with no note; the office rules now say that a Bescheid is already in the file."""
+    spec = _zuschuss_case(generated)
+    bescheid = next(d for d in spec["procedures"][-1]["documents"] if d["shortname"].startswith("Zuwendungsbescheid"))
+    filed = format_date(date.fromisoformat(bescheid["date"][:10]))
+    view = service.create_draft(ANNA, spec["objname"], "bewilligung_zuschuss")
+    assert any("bereits ein Bescheid abgelegt" in n and f"Zuwendungsbescheid vom {filed}" in n
+               and "Änderungsbescheid" in n for n in view["rule_notes"]), view["rule_notes"]
+    assert any("bereits ein Bescheid" in n for n in service.create_draft(ANNA, spec["objname"], "ablehnung")["rule_notes"])
+    nxt = service.next_letter(ANNA, spec["objname"])
+    assert nxt["template"] is None and "bereits entschieden" in nxt["reason"] and filed in nxt["reason"]
+    # an undecided Zuschuss: the Bewilligung is foreseen, and the application is named as the catalog says
+    view, lines = _draft(service, ANNA, AZ_ZUS, "bewilligung_zuschuss")
+    assert view["rule_notes"] == []
+    assert service.next_letter(ANNA, AZ_ZUS)["template"] == "eingangsbestaetigung"
+    _, lines = _draft(service, ANNA, AZ_ZUS, "eingangsbestaetigung")
+    assert "vielen Dank für Ihren Antrag auf Gewährung eines Zuschusses vom 27.04.2026." in "\n".join(lines)
+    assert "Nachbarschaftshilfe Beispiel e. V." in lines

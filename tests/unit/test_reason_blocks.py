@@ -95,3 +95,28 @@ def test_broken_blocks_are_reported_in_german(tmp_path: Path):
     assert "unbekannte art 'rueckforderung'" in text
     assert set(KINDS) == {"ablehnung", "aufhebung", "weiterleitung"}
     assert load_catalog(tmp_path / "leer", catalog().case_types).blocks  # no folder: the shipped blocks
+
+
+def test_a_versagung_block_is_marked_and_checked(service, tmp_path: Path):
+    """ALLG-AB-MITWIRKUNG is a Versagung (§ 66 SGB I): the chosen block says so, the Bescheid's Tenor and
+    Betreff follow it; a file may only mark blocks of kind ablehnung, and a Versagung must cite § 66."""
+    assert service.reasons.get("ALLG-AB-MITWIRKUNG").decision == "versagung"
+    assert service.reasons.get("WG-AB-TRANSFER").decision == "ablehnung"
+    assert service.reasons.get("ALLG-AU-EINKOMMEN").decision == ""
+    (tmp_path / "x.yaml").write_text(
+        "verfahren: [wohngeld]\nbausteine:\n"
+        "  - {id: A, art: ablehnung, entscheidung: ruecknahme, titel: T, rechtsgrundlage: § 1 WoGG,"
+        " text: 'Sie haben {x}. Nach § 1 WoGG.', tatsachen: [{name: x, frage: X}]}\n"
+        "  - {id: B, art: ablehnung, entscheidung: versagung, titel: T, rechtsgrundlage: § 1 WoGG,"
+        " text: 'Sie haben {x}. Nach § 1 WoGG.', tatsachen: [{name: x, frage: X}]}\n"
+        "  - {id: C, art: aufhebung, entscheidung: versagung, titel: T, rechtsgrundlage: § 66 SGB I,"
+        " text: 'Sie haben {x}. Nach § 66 SGB I.', tatsachen: [{name: x, frage: X}]}\n", encoding="utf-8")
+    blocks, problems = parse_file(tmp_path / "x.yaml", catalog().case_types)
+    text = "\n".join(problems)
+    assert blocks == [] and "unbekannte entscheidung 'ruecknahme'" in text
+    assert "eine Versagung muss § 66 SGB I nennen" in text and "nur bei art ablehnung" in text
+    facts = {f.name: f.example for f in service.reasons.get("ALLG-AB-MITWIRKUNG").facts}
+    chosen, _ = normalize_choice(service.reasons, "wohngeld", "ablehnung",
+                                 [{"baustein": "ALLG-AB-MITWIRKUNG", "tatsachen": facts}])
+    assert chosen[0]["entscheidung"] == "versagung"
+    assert check_reasons(service.reasons, "ablehnung", chosen, "", True) == []

@@ -43,6 +43,7 @@ CASE_FIELDS: dict[str, str] = {
     "akte.verfahren": "Akte: Verfahren",
     "akte.antragsdatum": "Akte: Antragsdatum",
     "akte.antragsart": "Akte: Antragsart",
+    "akte.antrag": "Akte: Antrag, wie im Brief genannt („Antrag auf Wohngeld“)",
     "akte.eingangsdatum": "Akte: Eingangsdatum des Antrags",
     "sachbearbeitung.name": "Sachbearbeitung: Name",
     "sachbearbeitung.telefon": "Sachbearbeitung: Telefon",
