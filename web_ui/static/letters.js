@@ -35,6 +35,7 @@
     plz_ort: "PLZ und Ort", amt: "Amt", abteilung: "Abteilung", email: "E-Mail", telefon: "Telefon",
     internet: "Internet", zimmer: "Zimmer", aktenzeichen: "Aktenzeichen", antragsdatum: "Antragsdatum",
     betreff: "Betreff", verfahren: "Verfahren", antragsart: "Art des Antrags", eingangsdatum: "Eingangsdatum (Posteingang)",
+    antrag: "Antrag (wie im Brief genannt)",
   };
   const SOURCE_TEXT = {
     efile: "aus der E-Akte", static: "aus der Konfiguration", computed: "berechnet", generated: "Vorschlag aus den Quellen",
