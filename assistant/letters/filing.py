@@ -127,11 +127,13 @@ class LetterFiling:
             key, proc, title, az, version = (letter.idempotency_key, letter.procedure_coo, letter.title,
                                              letter.aktenzeichen, letter.version)
             author, attempts = letter.author_id, letter.filing_attempts
-            name = self.file_name(self._view(s, letter))
+            view = self._view(s, letter)
+            name = self.file_name(view)
         if not proc:
             self._release(principal, letter_id, token, "approved", "Zu dieser Akte ist kein Vorgang bekannt, in "
                           "den abgelegt werden kann.", "refused")
             raise FilingError("Zu dieser Akte ist kein Vorgang bekannt, in den abgelegt werden kann.")
+        title = filed_title(title, view.get("fields") or {})
         subject = f"{title} – Az. {az} – Version {version} (erstellt mit Lotse)"
         try:
             content = self.render_docx(letter_id)
@@ -279,3 +281,11 @@ class FilingRetrier:
                 self.run_once()
             except Exception as exc:  # noqa: BLE001 - the job must survive a database or e-file hiccup
                 log.warning("filing retry failed: %s", type(exc).__name__)
+
+
+def filed_title(title: str, fields: dict[str, Any]) -> str:
+    """The document title in the e-file: an Ablehnungsbescheid whose reasons are a Versagung (§ 66 SGB I)
+    is a Versagungsbescheid, as its Tenor and Betreff say."""
+    versagung = any(isinstance(item, dict) and item.get("entscheidung") == "versagung"
+                    for value in fields.values() if isinstance(value, list) for item in value)
+    return title.replace("Ablehnungsbescheid", "Versagungsbescheid") if versagung else title

@@ -599,6 +599,12 @@ def test_versagung_for_lack_of_mitwirkung_says_versagt_in_tenor_and_betreff(serv
     assert "Mit Schreiben vom 04.05.2026 haben wir Sie gebeten" in text and "§ 67 SGB I" in text
     assert "Widerspruch" in text  # a Versagung is a Bescheid with its Rechtsbehelfsbelehrung
     assert service.submit(ANNA, view["id"], view["version"])["state"] == "submitted"
+    # filed into the e-file as what it is: a Versagungsbescheid
+    service.approve(BERND, view["id"], expected_version=view["version"], comment="Geprüft.")
+    filed = service.file(BERND, view["id"])
+    assert filed["state"] == "filed"
+    doc = next(d for d in service.efile.list_documents(filed["procedure_coo"]) if d.coo == filed["filing"]["objid"])
+    assert doc.name.startswith("Versagungsbescheid"), doc.name
     # a Versagung and an Ablehnung on the merits cannot be one Bescheid
     mixed = service.create_draft(ANNA, AZ_SECOND_REQUEST, "ablehnung")
     transfer = {"leistung": "Bürgergeld nach dem SGB II", "datum_beginn": "01.01.2026",
