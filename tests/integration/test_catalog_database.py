@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from indexer.catalog import Catalog
 from indexer.catalog_schema import FileWarning, IndexRecord
 from indexer.chunking import Chunk
+from tests.pg import drop_database
 from tests.conftest import ROOT
 
 PG_URL = os.environ.get("LOTSE_TEST_POSTGRES_URL")
@@ -43,8 +44,7 @@ def pg_url(pg_server):
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     yield make_url(pg_server).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(admin, name)  # ends connections the test may still hold
     admin.dispose()
 
 

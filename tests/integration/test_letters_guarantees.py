@@ -25,6 +25,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from tests.pg import drop_database
+
 from assistant import Principal
 from assistant.db import AuditEvent
 from assistant.letters import LetterService
@@ -84,8 +86,7 @@ def db_url(request, tmp_path):
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     yield sa.engine.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(admin, name)  # ends connections the test may still hold
     admin.dispose()
 
 

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from connectors.efile.double.generator import generate_cases
+from tests.pg import drop_database
 from tests.conftest import ROOT, lotse_cmd, run_lotse_in_process, web_login
 
 try:
@@ -62,8 +63,7 @@ def pg_database():
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:  # WITH (FORCE): the servers may still hold connections
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(admin, name)  # ends connections the test may still hold
     admin.dispose()
 
 

@@ -29,6 +29,7 @@ from assistant.letters.prefill import CASE_TYPE_BY_PROCEDURE
 from assistant.migrations import alembic_config, target_metadata, upgrade
 from connectors.efile.double.generator import generate_cases
 from connectors.efile.procedures import by_code
+from tests.pg import drop_database
 from tests.conftest import demo_kb_copy
 
 try:
@@ -110,8 +111,7 @@ def pg_url(pg_server):
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     yield make_url(pg_server).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:  # WITH (FORCE): engines of the test may still hold connections
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(admin, name)  # ends connections the test may still hold
     admin.dispose()
 
 
