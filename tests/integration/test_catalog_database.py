@@ -12,16 +12,13 @@ import subprocess
 import sys
 import textwrap
 import time
-import uuid
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from indexer.catalog import Catalog
 from indexer.catalog_schema import FileWarning, IndexRecord
 from indexer.chunking import Chunk
-from tests.pg import drop_database
+from tests.pg import require_server, throwaway_database
 from tests.conftest import ROOT
 
 PG_URL = os.environ.get("LOTSE_TEST_POSTGRES_URL")
@@ -29,23 +26,13 @@ PG_URL = os.environ.get("LOTSE_TEST_POSTGRES_URL")
 
 @pytest.fixture(scope="module")
 def pg_server():
-    if not PG_URL:
-        msg = "LOTSE_TEST_POSTGRES_URL is not set (scripts/test.sh starts a PostgreSQL server and sets it)"
-        if os.environ.get("CI"):
-            pytest.fail(msg + " - required in CI")
-        pytest.skip(msg)
-    return PG_URL
+    return require_server(PG_URL)
 
 
 @pytest.fixture
 def pg_url(pg_server):
-    name = f"lotse_i_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(pg_server, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield make_url(pg_server).set(database=name).render_as_string(hide_password=False)
-    drop_database(admin, name)  # ends connections the test may still hold
-    admin.dispose()
+    with throwaway_database(pg_server, "lotse_i") as url:
+        yield url
 
 
 @pytest.fixture(params=["file", "sqlite-url", "postgresql"])

@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import make_url
 
 from assistant import Assistant, AssistantConfig, ExtractiveConfig
 from assistant.accounts import AccountStore
 from assistant.db import ReindexJobRecord
 from assistant.library import ABORTED, PolicyLibrary
-from tests.pg import drop_database
+from tests.pg import require_server, throwaway_database
 from tests.conftest import demo_kb_copy, web_login
 
 PASSWORD = "ein-langes-passwort-1"
@@ -45,18 +43,8 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'shared.db'}"
         return
-    if not PG_URL:
-        msg = "LOTSE_TEST_POSTGRES_URL is not set (scripts/test.sh starts a PostgreSQL server and sets it)"
-        if os.environ.get("CI"):
-            pytest.fail(msg + " - required in CI")
-        pytest.skip(msg)
-    name = f"lotse_c_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    drop_database(admin, name)  # ends connections the test may still hold
-    admin.dispose()
+    with throwaway_database(require_server(PG_URL), "lotse_c") as url:
+        yield url
 
 
 @pytest.fixture

@@ -18,14 +18,13 @@ import os
 import socket
 import threading
 import time
-import uuid
 from datetime import date
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.pg import drop_database
+from tests.pg import throwaway_database
 
 from assistant import Principal
 from assistant.db import AuditEvent
@@ -81,13 +80,8 @@ def db_url(request, tmp_path):
         return
     if not PG_URL:
         pytest.skip("LOTSE_TEST_POSTGRES_URL is not set (scripts/test.sh starts a PostgreSQL server)")
-    name = f"lotse_g_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield sa.engine.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    drop_database(admin, name)  # ends connections the test may still hold
-    admin.dispose()
+    with throwaway_database(PG_URL, "lotse_g") as url:
+        yield url
 
 
 @pytest.fixture

@@ -19,16 +19,13 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from connectors.efile.double.generator import generate_cases
-from tests.pg import drop_database
+from tests.pg import require_server, throwaway_database
 from tests.conftest import ROOT, lotse_cmd, run_lotse_in_process, web_login
 
 try:
@@ -53,18 +50,8 @@ def _free_port() -> int:
 
 @pytest.fixture
 def pg_database():
-    if not PG_URL:
-        msg = "LOTSE_TEST_POSTGRES_URL is not set (scripts/test.sh starts a PostgreSQL server and sets it)"
-        if os.environ.get("CI"):
-            pytest.fail(msg + " - required in CI")
-        pytest.skip(msg)
-    name = f"lotse_m_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    drop_database(admin, name)  # ends connections the test may still hold
-    admin.dispose()
+    with throwaway_database(require_server(PG_URL), "lotse_m") as url:
+        yield url
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -19,7 +18,6 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import make_url
 
 from assistant import Assistant, AssistantConfig, ExtractiveConfig, NotFoundError, Principal
 from assistant.db import Base, Conversation, Message, make_engine
@@ -29,7 +27,7 @@ from assistant.letters.prefill import CASE_TYPE_BY_PROCEDURE
 from assistant.migrations import alembic_config, target_metadata, upgrade
 from connectors.efile.double.generator import generate_cases
 from connectors.efile.procedures import by_code
-from tests.pg import drop_database
+from tests.pg import require_server, throwaway_database
 from tests.conftest import demo_kb_copy
 
 try:
@@ -95,24 +93,14 @@ def test_database_made_by_create_all_is_adopted(tmp_path):
 
 @pytest.fixture(scope="session")
 def pg_server() -> str:
-    if not PG_URL:
-        msg = "LOTSE_TEST_POSTGRES_URL is not set (scripts/test.sh starts a PostgreSQL server and sets it)"
-        if os.environ.get("CI"):
-            pytest.fail(msg + " - required in CI")
-        pytest.skip(msg)
-    return PG_URL
+    return require_server(PG_URL)
 
 
 @pytest.fixture
 def pg_url(pg_server):
     """A fresh, empty database for this test (CREATE DATABASE), dropped afterwards."""
-    name = f"lotse_t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(pg_server, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield make_url(pg_server).set(database=name).render_as_string(hide_password=False)
-    drop_database(admin, name)  # ends connections the test may still hold
-    admin.dispose()
+    with throwaway_database(pg_server, "lotse_t") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
