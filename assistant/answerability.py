@@ -27,7 +27,7 @@ from functools import lru_cache
 from indexer import Hit, KnowledgeBase, analyze, analyze_query
 from indexer.analysis import STOPWORDS, domain_terms
 
-from .passages import units
+from .passages import neighbour_steps, units
 from .question_types import FACT_PATTERNS
 
 FACT_ANCHOR_MIN = 0.15  # calibrated on the dev split (benchmarks/calibrate_refusal.py)
@@ -122,7 +122,7 @@ def fact_anchor(weights: dict[str, float], known: dict[str, float], top: list[Hi
             if not fact.search(u.text):
                 continue
             ts = set(analyze(f"{u.text} {u.intro} {u.header}")) | context
-            if u.kind == "item":  # a step of a procedure is read with the steps around it
-                ts |= {t for v in seq[max(0, i - 1):i + 2] if v.group == u.group for t in analyze(v.text)}
+            if u.kind == "item":
+                ts |= set(analyze(neighbour_steps(seq, i)))
             best = max(best, sum(v * min(1.0, weights[t]) for t, v in known.items() if t in ts) / total)
     return best

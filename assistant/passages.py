@@ -77,6 +77,18 @@ def units(text: str, hit: int) -> tuple[Unit, ...]:
 _VERDICT = re.compile(r"^(?:ja|nein|jein|grundsätzlich (?:ja|nein)|in der regel (?:ja|nein)|nur bedingt)\b[^.]{0,20}[.!]?$", re.I)
 
 
+def neighbour_steps(seq: tuple[Unit, ...], i: int) -> str:
+    """The text of list item ``seq[i]`` and the items right before and after it in the same list: a step of a
+    procedure is read with the steps around it ("3. ... prüft innerhalb von zwei Arbeitstagen" after "2. ...
+    an den Freigabekorb")."""
+    return " ".join(v.text for v in seq[max(0, i - 1):i + 2] if v.group == seq[i].group)
+
+
+def short_prose(seq: tuple[Unit, ...], max_sentences: int) -> bool:
+    """Whether a passage is a few sentences of running text (an FAQ answer), to be quoted whole."""
+    return bool(seq) and len(seq) <= max_sentences and all(u.kind == "sentence" for u in seq)
+
+
 def opens_list(sentence: str) -> bool:
     """Whether ``sentence`` ends open, to be continued by the list after it."""
     return bool(_OPEN_END.search(sentence.strip()))

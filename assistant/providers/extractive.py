@@ -22,7 +22,7 @@ from indexer import Hit, analyze, analyze_query
 from indexer.text import CITE, as_sentence, cited_numbers
 
 from ..errors import ProviderError
-from ..passages import Unit, opens_list, units, with_intro
+from ..passages import Unit, neighbour_steps, opens_list, short_prose, units, with_intro
 from ..question_types import FACT_PATTERNS, question_type
 
 _MAX_LIST_ITEMS = 12
@@ -58,10 +58,8 @@ class ExtractiveProvider:
             for i, u in enumerate(seq):
                 terms = set(analyze(f"{u.text} {u.intro} {u.header}"))
                 near = set(context)
-                if u.kind == "item" and fact is not None and fact.search(u.text):
-                    # a step that carries the asked fact is read with the steps around it ("3. ... prüft
-                    # innerhalb von zwei Arbeitstagen" after "2. ... an den Freigabekorb")
-                    near |= {t for v in seq[max(0, i - 1):i + 2] if v.group == u.group for t in analyze(v.text)}
+                if u.kind == "item" and fact is not None and fact.search(u.text):  # a step carrying the fact
+                    near |= set(analyze(neighbour_steps(seq, i)))
                 overlap = sum(w for t, w in weights.items() if t in terms)
                 overlap += 0.3 * sum(w for t, w in weights.items() if t in near and t not in terms)
                 if overlap <= 0:
@@ -104,7 +102,7 @@ class ExtractiveProvider:
         lead = ranked[0][1]
         hit = hits[lead.hit - 1]
         seq = units(hit.text, lead.hit)
-        if not seq or len(seq) > _MAX_PASSAGE_SENTENCES or any(u.kind != "sentence" for u in seq):
+        if not short_prose(seq, _MAX_PASSAGE_SENTENCES):
             return None
         lines = [f"{self._lead(hit)} {' '.join(u.text for u in seq)} [{lead.hit}]"]
         top_score = max(h.score for h in hits)
@@ -159,7 +157,7 @@ class ExtractiveProvider:
             lead_text = with_intro(lead)
         used = [lead.text]
         seq = units(lead_hit.text, lead.hit)
-        if whole_passage and len(seq) <= _MAX_PASSAGE_SENTENCES and all(u.kind == "sentence" for u in seq):
+        if whole_passage and short_prose(seq, _MAX_PASSAGE_SENTENCES):
             lead_text = " ".join(u.text for u in seq)
             used = [u.text for u in seq]
         elif (follow := self._next_in_paragraph(lead, lead_hit)) is not None and len(lead_text) + len(follow.text) < 420:
