@@ -49,20 +49,59 @@ def make_kb(tmp_path, embedder):
     return make
 
 
-@pytest.fixture(scope="session")
-def demo_index(tmp_path_factory, embedder) -> Path:
-    """A data dir holding the bundled demo corpus indexed with the shipped model, built once per session.
+def _demo_index_key(embedder) -> str:
+    """What the built demo index depends on: every file of the indexer and connectors packages (code, demo
+    corpus, catalog), the embedding model and the Chroma version. A change to any of them builds it anew."""
+    import hashlib
 
-    It is a template: never open a KnowledgeBase on it; copy it (``copy_demo_index``, ``demo_kb_copy``,
-    ``demo_data_dir``). Copying the data dir takes well under a second, embedding the corpus a minute.
-    """
+    import chromadb
+
+    h = hashlib.sha256(f"{embedder.model_id}|{chromadb.__version__}|{sys.version_info[:2]}".encode())
+    for package in ("indexer", "connectors"):
+        for path in sorted((ROOT / package).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                h.update(str(path.relative_to(ROOT)).encode())
+                h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _build_demo_index(data: Path, embedder) -> None:
     from indexer import DEMO_CORPUS, IndexConfig, KnowledgeBase
 
-    data = tmp_path_factory.mktemp("demo-index") / "data"
     kb = KnowledgeBase(IndexConfig(), data, embedder=embedder)
     report = kb.index(DEMO_CORPUS, progress=False)
     assert report.errors == [] and report.added > 0, report
     assert kb.vectors.count() == kb.catalog.stats()["chunks"] > 0
+
+
+@pytest.fixture(scope="session")
+def demo_index(tmp_path_factory, embedder) -> Path:
+    """A data dir holding the bundled demo corpus indexed with the shipped model.
+
+    It is a template: never open a KnowledgeBase on it; copy it (``copy_demo_index``, ``demo_kb_copy``,
+    ``demo_data_dir``). Copying the data dir takes well under a second, embedding the corpus a minute.
+    Built once and kept in ``.pytest_cache/lotse-demo-index/<key>`` (one build for all xdist workers and
+    later runs); the key hashes everything the index depends on, so a stale template is never used.
+    ``LOTSE_TEST_FRESH_INDEX=1`` builds it in a temporary directory instead.
+    """
+    if os.environ.get("LOTSE_TEST_FRESH_INDEX") == "1":
+        data = tmp_path_factory.mktemp("demo-index") / "data"
+        _build_demo_index(data, embedder)
+        return data
+    from filelock import FileLock
+
+    cache = ROOT / ".pytest_cache" / "lotse-demo-index"
+    cache.mkdir(parents=True, exist_ok=True)
+    key = _demo_index_key(embedder)
+    data = cache / key / "data"
+    with FileLock(str(cache / f"{key}.lock")):
+        if not (cache / key / "complete").exists():
+            shutil.rmtree(cache / key, ignore_errors=True)
+            for old in cache.iterdir():  # templates of older code
+                if old.is_dir():
+                    shutil.rmtree(old, ignore_errors=True)
+            _build_demo_index(data, embedder)
+            (cache / key / "complete").write_text("ok\n")
     return data
 
 

@@ -95,6 +95,7 @@ def _german_detail(case, response) -> None:
             f"{case.method} {case.formatted_path}: {response.status_code} without a clear detail: {response.text[:300]}"
 
 
+@pytest.mark.slow
 def test_every_operation_survives_generated_requests(api):
     app, client = api
     cookies = {"lotse_session": client.cookies.get("lotse_session")}

@@ -159,6 +159,7 @@ def test_roles_guard_pages_and_endpoints(system):
     assert users["sb1"]["departments"] == ["S-I"] and "password_hash" not in users["sb1"]
 
 
+@pytest.mark.slow
 def test_zero_cross_department_hits_over_the_whole_question_set(system):
     """Two caseworkers of different departments search every question of the demo set and ask every
     fourth (answers search with the same department filter; asking all 124 twice took half a minute):

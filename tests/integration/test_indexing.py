@@ -106,6 +106,7 @@ def test_filters_by_department_and_document_type(tmp_path, make_kb):
         assert {h.department for h in kb.search(q, 10, departments=["S-I"], mode=mode)} == {"S-I"}
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (LAW_CORPUS / "sgb_1.md").exists(), reason="shared law corpus not present")
 def test_cli_indexes_laws_and_search_json_names_the_paragraph(tmp_path, run_lotse):
     laws = tmp_path / "gesetze"

@@ -416,6 +416,7 @@ def test_simultaneous_saves_one_wins_the_others_409_nothing_lost(service, api, g
 
 # -- automatic retry ---------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_stopped_efile_letter_is_filed_automatically_after_it_comes_back(tmp_path, db_url, cases_file, generated):
     """The background job of ``lotse serve`` (started by the letters router at app start), here with a
     second job on the same database (a second process): the letter is filed once the e-file is back."""

@@ -38,6 +38,7 @@ def kb(tmp_path_factory, demo_index, embedder):
     return demo_kb_copy(demo_index, tmp_path_factory.mktemp("llm"), embedder)
 
 
+@pytest.mark.slow
 def test_openai_provider_streams_from_the_real_server(llm_url, kb, tmp_path):
     from assistant.prompts import load_prompts
     from assistant.providers.openai import OpenAIProvider
@@ -99,6 +100,7 @@ def test_llm_slower_than_timeout_falls_back(kb, tmp_path):
         listener.close()
 
 
+@pytest.mark.slow
 def test_server_stopped_mid_session_falls_back_then_recovers(kb, tmp_path, llm_url):
     from assistant.providers.llamacpp import default_gguf
 
