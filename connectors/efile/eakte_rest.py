@@ -44,6 +44,16 @@ def marker_for(key: str) -> str:
     return f"[{MARKER_PREFIX}{key}]"
 
 
+def _with_filing_note(message: str, idempotent: bool) -> str:
+    """A filing call that failed in transit may still have filed: say so, and that a retry is safe."""
+    if idempotent:
+        return message
+    return (
+        message + " Ob die Ablage erfolgt ist, ist unklar; ein erneuter Versuch mit demselben"
+        " Schlüssel legt nicht doppelt ab."
+    )
+
+
 class EAkteRestClient:
     """Synchronous e-file client implementing ``EFileConnector``."""
 
@@ -267,23 +277,16 @@ class EAkteRestClient:
         raise last
 
     def _timeout_message(self, what: str, idempotent: bool) -> str:
-        msg = f"Die E-Akte antwortet nicht rechtzeitig ({what}, Zeitüberschreitung nach {self._timeout:g} s)."
-        if not idempotent:
-            msg += (
-                " Ob die Ablage erfolgt ist, ist unklar; ein erneuter Versuch mit demselben"
-                " Schlüssel legt nicht doppelt ab."
-            )
-        return msg
+        return _with_filing_note(
+            f"Die E-Akte antwortet nicht rechtzeitig ({what}, Zeitüberschreitung nach {self._timeout:g} s).",
+            idempotent,
+        )
 
     @staticmethod
     def _transport_message(what: str, idempotent: bool) -> str:
-        msg = f"Die E-Akte ist nicht erreichbar oder hat die Verbindung abgebrochen ({what})."
-        if not idempotent:
-            msg += (
-                " Ob die Ablage erfolgt ist, ist unklar; ein erneuter Versuch mit demselben"
-                " Schlüssel legt nicht doppelt ab."
-            )
-        return msg
+        return _with_filing_note(
+            f"Die E-Akte ist nicht erreichbar oder hat die Verbindung abgebrochen ({what}).", idempotent
+        )
 
     @staticmethod
     def _map_error(resp: httpx.Response, method: str, what: str) -> Exception:
