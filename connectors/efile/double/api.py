@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -108,11 +109,21 @@ def _str(params: dict[str, Any], key: str) -> str:
 def build_router(store: Store) -> APIRouter:
     r = APIRouter(prefix="/api")
 
+    def object_view(coo: str, kinds: tuple[str, ...], label: str,
+                    view: Callable[[Obj, list[Obj]], dict[str, Any]], child_kinds: tuple[str, ...]) -> JSONResponse:
+        """An object of one of ``kinds`` rendered with its visible children of ``child_kinds``."""
+        obj = _need(store, coo, kinds, label)
+        return JSONResponse(view(obj, store.children(coo, child_kinds)))
+
+    def child_refs(coo: str, kinds: tuple[str, ...], label: str, child_kinds: tuple[str, ...]) -> JSONResponse:
+        """The references to an object's visible children of ``child_kinds``."""
+        _need(store, coo, kinds, label)
+        return JSONResponse({"giobjecttype": [views.ref(o) for o in store.children(coo, child_kinds)]})
+
     @r.get("/files/{coo}")
     async def read_file(coo: str, request: Request) -> JSONResponse:
         _userlogin(request)
-        obj = _need(store, coo, ("file",), "Akte")
-        return JSONResponse(views.file_view(obj, store.children(coo, ("procedure",))))
+        return object_view(coo, ("file",), "Akte", views.file_view, ("procedure",))
 
     @r.post("/files/search")
     async def search_files(request: Request) -> JSONResponse:
@@ -129,8 +140,7 @@ def build_router(store: Store) -> APIRouter:
     @r.get("/procedures/{coo}")
     async def read_procedure(coo: str, request: Request) -> JSONResponse:
         _userlogin(request)
-        obj = _need(store, coo, ("procedure",), "Vorgang")
-        return JSONResponse(views.procedure_view(obj, store.children(coo, DOCUMENT_KINDS)))
+        return object_view(coo, ("procedure",), "Vorgang", views.procedure_view, DOCUMENT_KINDS)
 
     @r.post("/procedures/search")
     async def search_procedures(request: Request) -> JSONResponse:
@@ -150,8 +160,7 @@ def build_router(store: Store) -> APIRouter:
     @r.get("/procedureObjects/{coo}")
     async def procedure_objects(coo: str, request: Request) -> JSONResponse:
         _userlogin(request)
-        _need(store, coo, ("procedure",), "Vorgang")
-        return JSONResponse({"giobjecttype": [views.ref(o) for o in store.children(coo, DOCUMENT_KINDS)]})
+        return child_refs(coo, ("procedure",), "Vorgang", DOCUMENT_KINDS)
 
     @r.get("/readDocumentObjectsMetaData/{coo}")
     async def documents_metadata(coo: str, request: Request) -> JSONResponse:
@@ -164,8 +173,7 @@ def build_router(store: Store) -> APIRouter:
     @r.get("/documentObjects/{coo}")
     async def document_objects(coo: str, request: Request) -> JSONResponse:
         _userlogin(request)
-        _need(store, coo, DOCUMENT_KINDS, "Dokument")
-        return JSONResponse({"giobjecttype": [views.ref(o) for o in store.children(coo, ("content",))]})
+        return child_refs(coo, DOCUMENT_KINDS, "Dokument", ("content",))
 
     @r.get("/contentObjects/{coo}")
     async def read_content(coo: str, request: Request) -> JSONResponse:
@@ -181,14 +189,12 @@ def build_router(store: Store) -> APIRouter:
     @r.get("/outgoings/{coo}")
     async def read_outgoing(coo: str, request: Request) -> JSONResponse:
         _userlogin(request)
-        obj = _need(store, coo, ("outgoing",), "Erledigung")
-        return JSONResponse(views.outgoing_view(obj, store.children(coo, ("content",))))
+        return object_view(coo, ("outgoing",), "Erledigung", views.outgoing_view, ("content",))
 
     @r.get("/apentries/{coo}")
     async def read_apentry(coo: str, request: Request) -> JSONResponse:
         _userlogin(request)
-        _need(store, coo, ("apentry",), "Aktenplaneintrag")
-        return JSONResponse({"giobjecttype": [views.ref(o) for o in store.children(coo, ("apentry",))]})
+        return child_refs(coo, ("apentry",), "Aktenplaneintrag", ("apentry",))
 
     @r.post("/apentries/search")
     async def search_apentries(request: Request) -> JSONResponse:
