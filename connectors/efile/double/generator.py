@@ -100,6 +100,11 @@ class _Gen:
             d["filesubj"] = (filesubj + "\nStorniert: doppelt erfasst").strip()
         return d
 
+    def text_doc(self, kind: str, shortname: str, when: datetime, file_name: str, text: str, filesubj: str,
+                 **extra: Any) -> dict:
+        """A document holding one text file."""
+        return self.doc(kind, shortname, when, [self.file(file_name, text=text)], filesubj=filesubj, **extra)
+
     def letter(self, p: Person, subject: str, body: str, when: datetime) -> str:
         return (f"Landeshauptstadt München, Sozialreferat\n\n{p.anrede}\n{p.name}\n{p.strasse} {p.hausnummer}\n"
                 f"{p.plz} {p.ort}\n\nMünchen, {when:%d.%m.%Y}\n\n{subject}\n\n{p.briefanrede} {p.nachname},\n\n"
@@ -145,6 +150,11 @@ def _case(g: _Gen) -> dict[str, Any]:
     return case
 
 
+def _akte(shortname: str, filesubj: str, objterms: str, procedures: list[dict]) -> dict[str, Any]:
+    """A case file (Akte) record; ``_case`` adds its COO, Aktenzeichen and runtime."""
+    return {"shortname": shortname, "filesubj": filesubj, "objterms": objterms, "procedures": procedures}
+
+
 def _procedure(g: _Gen, shortname: str, filesubj: str, remark: str, objterms: str, docs: list[dict],
                state: str = "In Bearbeitung") -> dict[str, Any]:
     return {"coo": g.coo(), "shortname": shortname, "filesubj": filesubj, "procremark": remark,
@@ -164,10 +174,9 @@ def _antrag(g: _Gen, p: Person, title: str, when: datetime, specific: dict[str, 
 def _confirm(g: _Gen, p: Person, title: str, when: datetime, incoming: dict) -> dict:
     text = g.letter(p, f"Ihr Antrag auf {title}",
                     f"wir bestätigen den Eingang Ihres Antrags auf {title} vom {when:%d.%m.%Y}.", when)
-    return g.doc("Erledigung", "Eingangsbestätigung", when + timedelta(days=2),
-                 [g.file("eingangsbestaetigung.txt", text=text)],
-                 filesubj=f"Eingangsbestätigung an {p.name}, {p.anschrift}",
-                 referredincoming=incoming["coo"], doctemplate="LHM Schreiben Extern")
+    return g.text_doc("Erledigung", "Eingangsbestätigung", when + timedelta(days=2), "eingangsbestaetigung.txt", text,
+                      f"Eingangsbestätigung an {p.name}, {p.anschrift}",
+                      referredincoming=incoming["coo"], doctemplate="LHM Schreiben Extern")
 
 
 def _wohngeld(g: _Gen, start: date) -> dict[str, Any]:
@@ -188,23 +197,22 @@ def _wohngeld(g: _Gen, start: date) -> dict[str, Any]:
         f"Hiermit beantrage ich Wohngeld (Mietzuschuss). Mein Haushalt hat {hh} Personen.\n"
         f"{p.name}, {p.anschrift}, Tel. {p.telefon}")
     docs = [antrag,
-            g.doc("Eingang", f"Nachweis Einkommen {p.nachname}", t0 + timedelta(days=1), [
-                g.file("gehaltsabrechnung.txt", text=(
-                    f"Entgeltabrechnung\nArbeitnehmer: {p.name}\nSteuer-ID: {p.steuer_id}\n"
-                    f"SV-Nummer: {p.sozialversicherungsnummer}\nNetto: {euro(income)}\nAuszahlung auf {p.iban}\n"))],
-                filesubj=f"Gehaltsabrechnungen {p.name}"),
-            g.doc("Eingang", f"Mietvertrag {p.strasse} {p.hausnummer}", t0 + timedelta(days=1), [
-                g.file("mietvertrag.txt", text=(
-                    f"Mietvertrag zwischen {landlord.name} (Vermieter) und {p.name} (Mieter)\n"
-                    f"Mietobjekt: {p.anschrift}\nKaltmiete: {euro(miete)}\nMiete an IBAN {landlord.iban}\n"))],
-                filesubj=f"Mietvertrag, Vermieter {landlord.name}"),
+            g.text_doc("Eingang", f"Nachweis Einkommen {p.nachname}", t0 + timedelta(days=1), "gehaltsabrechnung.txt",
+                       f"Entgeltabrechnung\nArbeitnehmer: {p.name}\nSteuer-ID: {p.steuer_id}\n"
+                       f"SV-Nummer: {p.sozialversicherungsnummer}\nNetto: {euro(income)}\nAuszahlung auf {p.iban}\n",
+                       f"Gehaltsabrechnungen {p.name}"),
+            g.text_doc("Eingang", f"Mietvertrag {p.strasse} {p.hausnummer}", t0 + timedelta(days=1), "mietvertrag.txt",
+                       f"Mietvertrag zwischen {landlord.name} (Vermieter) und {p.name} (Mieter)\n"
+                       f"Mietobjekt: {p.anschrift}\nKaltmiete: {euro(miete)}\nMiete an IBAN {landlord.iban}\n",
+                       f"Mietvertrag, Vermieter {landlord.name}"),
             _confirm(g, p, "Wohngeld", t0, antrag)]
     if rng.random() < 0.5:
-        docs.append(g.doc("Erledigung", "Bewilligungsbescheid Wohngeld", t0 + timedelta(days=30), [
-            g.file("bescheid.txt", text=g.letter(p, "Bescheid über Wohngeld",
-                   f"Ihnen wird ab {start:%m/%Y} ein Wohngeld von monatlich {euro(rng.randint(40, 420))} "
-                   f"bewilligt. Die Zahlung erfolgt auf das Konto {p.iban}.", t0 + timedelta(days=30)))],
-            filesubj=f"Bescheid an {p.name}"))
+        docs.append(g.text_doc("Erledigung", "Bewilligungsbescheid Wohngeld", t0 + timedelta(days=30), "bescheid.txt",
+                               g.letter(p, "Bescheid über Wohngeld",
+                                        f"Ihnen wird ab {start:%m/%Y} ein Wohngeld von monatlich "
+                                        f"{euro(rng.randint(40, 420))} bewilligt. Die Zahlung erfolgt auf das Konto "
+                                        f"{p.iban}.", t0 + timedelta(days=30)),
+                               f"Bescheid an {p.name}"))
     procs = [_procedure(g, f"Erstantrag Wohngeld {start.year}",
                         f"Antrag auf Mietzuschuss von {p.name}, Tel. {p.telefon}",
                         f"Rückfragen per E-Mail an {p.email}; Vermieter {landlord.name} bestätigt Miete "
@@ -216,14 +224,14 @@ def _wohngeld(g: _Gen, start: date) -> dict[str, Any]:
         procs.append(_procedure(g, f"Weiterleistungsantrag Wohngeld {start.year + 1}",
                                 f"Weiterleistung für {p.name}", f"Einkommen geändert, Tel. {p.telefon}",
                                 "Wohngeld; Weiterleistung", [
-                                    g.doc("Eingang", f"Weiterleistungsantrag {p.nachname}", t1,
-                                          [g.file("weiterleistungsantrag.txt",
-                                                  text=f"Weiterleistungsantrag von {p.name}, {p.anschrift}")],
-                                          filesubj=f"Weiterleistungsantrag {p.name}")]))
-    return {"shortname": f"Wohngeld {p.nachname}, {p.vorname}",
-            "filesubj": f"Wohngeld (Mietzuschuss) für {p.anrede} {p.name}, geb. {p.geburtsdatum_de}, "
-                        f"{p.anschrift}; Haushalt mit {hh} Personen",
-            "objterms": "Wohngeld; Mietzuschuss", "procedures": procs}
+                                    g.text_doc("Eingang", f"Weiterleistungsantrag {p.nachname}", t1,
+                                               "weiterleistungsantrag.txt",
+                                               f"Weiterleistungsantrag von {p.name}, {p.anschrift}",
+                                               f"Weiterleistungsantrag {p.name}")]))
+    return _akte(f"Wohngeld {p.nachname}, {p.vorname}",
+                 f"Wohngeld (Mietzuschuss) für {p.anrede} {p.name}, geb. {p.geburtsdatum_de}, "
+                 f"{p.anschrift}; Haushalt mit {hh} Personen",
+                 "Wohngeld; Mietzuschuss", procs)
 
 
 def _pflege(g: _Gen, start: date) -> dict[str, Any]:
@@ -244,24 +252,23 @@ def _pflege(g: _Gen, start: date) -> dict[str, Any]:
         f"Für meine Mutter/meinen Vater {p.name} beantrage ich Hilfe zur Pflege. {diagnose}.\n"
         f"{rel.name}, Tel. {rel.telefon}")
     docs = [antrag,
-            g.doc("Eingang", f"Pflegegutachten Medizinischer Dienst {p.nachname}", t0 + timedelta(days=5), [
-                g.file("gutachten.txt", text=(
-                    f"Gutachten zur Feststellung der Pflegebedürftigkeit\nVersicherte/r: {p.name}, "
-                    f"geb. {p.geburtsdatum_de}\nVersichertennummer: {p.sozialversicherungsnummer}\n"
-                    f"Ergebnis: {diagnose}\n"))],
-                filesubj=f"Gutachten MD: {diagnose}"),
-            g.doc("Eingang", "Heimvertrag", t0 + timedelta(days=6), [
-                g.file("heimvertrag.txt", text=f"Heimvertrag {home} mit {p.name}, Kosten monatlich "
-                                                f"{euro(rng.randint(2800, 4900))}")],
-                filesubj=f"Heimvertrag {home}"),
+            g.text_doc("Eingang", f"Pflegegutachten Medizinischer Dienst {p.nachname}", t0 + timedelta(days=5),
+                       "gutachten.txt",
+                       f"Gutachten zur Feststellung der Pflegebedürftigkeit\nVersicherte/r: {p.name}, "
+                       f"geb. {p.geburtsdatum_de}\nVersichertennummer: {p.sozialversicherungsnummer}\n"
+                       f"Ergebnis: {diagnose}\n",
+                       f"Gutachten MD: {diagnose}"),
+            g.text_doc("Eingang", "Heimvertrag", t0 + timedelta(days=6), "heimvertrag.txt",
+                       f"Heimvertrag {home} mit {p.name}, Kosten monatlich {euro(rng.randint(2800, 4900))}",
+                       f"Heimvertrag {home}"),
             _confirm(g, p, "Hilfe zur Pflege", t0, antrag)]
-    return {"shortname": f"Hilfe zur Pflege {p.nachname}, {p.vorname}",
-            "filesubj": f"Hilfe zur Pflege für {p.name}, geb. {p.geburtsdatum_de}; {diagnose}; {home}",
-            "objterms": "Hilfe zur Pflege; stationär",
-            "procedures": [_procedure(g, f"Antrag Hilfe zur Pflege {start.year}",
-                                      f"Hilfe zur Pflege {p.name} ({diagnose})",
-                                      f"Angehörige {rel.name} erreichbar unter {rel.telefon}; {diagnose}",
-                                      "Hilfe zur Pflege; Erstantrag", docs)]}
+    return _akte(f"Hilfe zur Pflege {p.nachname}, {p.vorname}",
+                 f"Hilfe zur Pflege für {p.name}, geb. {p.geburtsdatum_de}; {diagnose}; {home}",
+                 "Hilfe zur Pflege; stationär",
+                 [_procedure(g, f"Antrag Hilfe zur Pflege {start.year}",
+                             f"Hilfe zur Pflege {p.name} ({diagnose})",
+                             f"Angehörige {rel.name} erreichbar unter {rel.telefon}; {diagnose}",
+                             "Hilfe zur Pflege; Erstantrag", docs)])
 
 
 def _but(g: _Gen, start: date) -> dict[str, Any]:
@@ -283,18 +290,18 @@ def _but(g: _Gen, start: date) -> dict[str, Any]:
         "leistungsbezug": rng.choice(("Bürgergeld", "Wohngeld", "Kinderzuschlag"))},
         f"Antrag auf Leistungen für Bildung und Teilhabe für mein Kind {child.name}. {health}.")
     docs = [antrag,
-            g.doc("Eingang", f"Schulbescheinigung {child.vorname} {child.nachname}", t0 + timedelta(days=3), [
-                g.file("schulbescheinigung.txt", text=f"{school}: {child.name}, geb. {child.geburtsdatum_de}, "
-                                                       f"besucht die Klasse {rng.randint(1, 9)}.")],
-                filesubj=f"Schulbescheinigung {child.name}"),
+            g.text_doc("Eingang", f"Schulbescheinigung {child.vorname} {child.nachname}", t0 + timedelta(days=3),
+                       "schulbescheinigung.txt",
+                       f"{school}: {child.name}, geb. {child.geburtsdatum_de}, besucht die Klasse {rng.randint(1, 9)}.",
+                       f"Schulbescheinigung {child.name}"),
             _confirm(g, p, "Bildung und Teilhabe", t0, antrag)]
-    return {"shortname": f"BuT {p.nachname}, {child.vorname}",
-            "filesubj": f"Bildung und Teilhabe für {child.name} (geb. {child.geburtsdatum_de}), {school}; "
-                        f"Antragsteller/in {p.name}",
-            "objterms": "Bildung und Teilhabe; Schule",
-            "procedures": [_procedure(g, f"BuT Schuljahr {start.year}/{start.year + 1}",
-                                      f"Mittagsverpflegung und Lernförderung {child.name}",
-                                      f"{health}; Kontakt {p.email}", "Bildung und Teilhabe", docs)]}
+    return _akte(f"BuT {p.nachname}, {child.vorname}",
+                 f"Bildung und Teilhabe für {child.name} (geb. {child.geburtsdatum_de}), {school}; "
+                 f"Antragsteller/in {p.name}",
+                 "Bildung und Teilhabe; Schule",
+                 [_procedure(g, f"BuT Schuljahr {start.year}/{start.year + 1}",
+                             f"Mittagsverpflegung und Lernförderung {child.name}",
+                             f"{health}; Kontakt {p.email}", "Bildung und Teilhabe", docs)])
 
 
 def _grusi(g: _Gen, start: date) -> dict[str, Any]:
@@ -310,22 +317,20 @@ def _grusi(g: _Gen, start: date) -> dict[str, Any]:
         "schwerbehinderung": health},
         f"Ich beantrage Grundsicherung im Alter. Meine Rente beträgt {euro(rente)}. {health}.")
     docs = [antrag,
-            g.doc("Eingang", f"Rentenbescheid DRV {p.nachname}", t0 + timedelta(days=4), [
-                g.file("rentenbescheid.txt", text=f"Deutsche Rentenversicherung, Rentenbescheid für {p.name}, "
-                                                  f"Versicherungsnummer {p.sozialversicherungsnummer}, "
-                                                  f"Zahlbetrag {euro(rente)}")],
-                filesubj=f"Rentenbescheid {p.name}, VSNR {p.sozialversicherungsnummer}"),
-            g.doc("Eingang", "Kontoauszüge", t0 + timedelta(days=4), [
-                g.file("kontoauszuege.txt", text=f"Kontoinhaber {p.name}, IBAN {p.iban}, Saldo "
-                                                 f"{euro(rng.randint(20, 4000))}")],
-                filesubj=f"Kontoauszüge {p.iban}"),
+            g.text_doc("Eingang", f"Rentenbescheid DRV {p.nachname}", t0 + timedelta(days=4), "rentenbescheid.txt",
+                       f"Deutsche Rentenversicherung, Rentenbescheid für {p.name}, "
+                       f"Versicherungsnummer {p.sozialversicherungsnummer}, Zahlbetrag {euro(rente)}",
+                       f"Rentenbescheid {p.name}, VSNR {p.sozialversicherungsnummer}"),
+            g.text_doc("Eingang", "Kontoauszüge", t0 + timedelta(days=4), "kontoauszuege.txt",
+                       f"Kontoinhaber {p.name}, IBAN {p.iban}, Saldo {euro(rng.randint(20, 4000))}",
+                       f"Kontoauszüge {p.iban}"),
             _confirm(g, p, "Grundsicherung im Alter", t0, antrag)]
-    return {"shortname": f"Grundsicherung {p.nachname}, {p.vorname}",
-            "filesubj": f"Grundsicherung im Alter für {p.name}, geb. {p.geburtsdatum_de}, {p.anschrift}",
-            "objterms": "Grundsicherung; Alter",
-            "procedures": [_procedure(g, f"Grundsicherung Erstantrag {start.year}",
-                                      f"Grundsicherung {p.name}", f"{health}; Tel. {p.telefon}",
-                                      "Grundsicherung; Erstantrag", docs)]}
+    return _akte(f"Grundsicherung {p.nachname}, {p.vorname}",
+                 f"Grundsicherung im Alter für {p.name}, geb. {p.geburtsdatum_de}, {p.anschrift}",
+                 "Grundsicherung; Alter",
+                 [_procedure(g, f"Grundsicherung Erstantrag {start.year}",
+                             f"Grundsicherung {p.name}", f"{health}; Tel. {p.telefon}",
+                             "Grundsicherung; Erstantrag", docs)])
 
 
 def _uvg(g: _Gen, start: date) -> dict[str, Any]:
@@ -348,23 +353,23 @@ def _uvg(g: _Gen, start: date) -> dict[str, Any]:
         "kindergeld_bezogen": True},
         f"Der Vater/die Mutter meines Kindes, {other.name}, zahlt keinen Unterhalt.")
     docs = [antrag,
-            g.doc("Eingang", f"Geburtsurkunde {child.vorname} {child.nachname}", t0 + timedelta(days=2), [
-                g.file("geburtsurkunde.txt", text=f"Geburtsurkunde: {child.name}, geboren am "
-                                                  f"{child.geburtsdatum_de} in München")],
-                filesubj=f"Geburtsurkunde {child.name}"),
+            g.text_doc("Eingang", f"Geburtsurkunde {child.vorname} {child.nachname}", t0 + timedelta(days=2),
+                       "geburtsurkunde.txt", f"Geburtsurkunde: {child.name}, geboren am {child.geburtsdatum_de} in München",
+                       f"Geburtsurkunde {child.name}"),
             _confirm(g, p, "Unterhaltsvorschuss", t0, antrag),
-            g.doc("Erledigung", f"Aufforderung Auskunft an {other.nachname}", t0 + timedelta(days=9), [
-                g.file("auskunftsersuchen.txt", text=g.letter(other, "Unterhaltsvorschuss",
-                       f"für Ihr Kind {child.name} wird Unterhaltsvorschuss geleistet. Bitte erteilen Sie "
-                       f"Auskunft über Ihr Einkommen.", t0 + timedelta(days=9)))],
-                filesubj=f"Auskunftsersuchen an {other.name}, {other.anschrift}")]
-    return {"shortname": f"UVG {p.nachname}, {child.vorname}",
-            "filesubj": f"Unterhaltsvorschuss für {child.name}, geb. {child.geburtsdatum_de}; "
-                        f"Unterhaltspflichtige/r {other.name}, zuletzt {other.anschrift}",
-            "objterms": "Unterhaltsvorschuss",
-            "procedures": [_procedure(g, f"UVG Antrag {start.year}", f"UVG {child.name}",
-                                      f"Antragstellende Person {p.name}, Tel. {p.telefon}",
-                                      "Unterhaltsvorschuss; Erstantrag", docs)]}
+            g.text_doc("Erledigung", f"Aufforderung Auskunft an {other.nachname}", t0 + timedelta(days=9),
+                       "auskunftsersuchen.txt",
+                       g.letter(other, "Unterhaltsvorschuss",
+                                f"für Ihr Kind {child.name} wird Unterhaltsvorschuss geleistet. Bitte erteilen Sie "
+                                f"Auskunft über Ihr Einkommen.", t0 + timedelta(days=9)),
+                       f"Auskunftsersuchen an {other.name}, {other.anschrift}")]
+    return _akte(f"UVG {p.nachname}, {child.vorname}",
+                 f"Unterhaltsvorschuss für {child.name}, geb. {child.geburtsdatum_de}; "
+                 f"Unterhaltspflichtige/r {other.name}, zuletzt {other.anschrift}",
+                 "Unterhaltsvorschuss",
+                 [_procedure(g, f"UVG Antrag {start.year}", f"UVG {child.name}",
+                             f"Antragstellende Person {p.name}, Tel. {p.telefon}",
+                             "Unterhaltsvorschuss; Erstantrag", docs)])
 
 
 def _zuschuss(g: _Gen, start: date) -> dict[str, Any]:
@@ -383,18 +388,17 @@ def _zuschuss(g: _Gen, start: date) -> dict[str, Any]:
         f"{carrier} beantragt einen Zuschuss von {euro(amount)} für {measure}. "
         f"Ansprechperson: {p.name}, {p.telefon}, {p.email}")
     docs = [antrag,
-            g.doc("Eingang", "Kosten- und Finanzierungsplan", t0 + timedelta(days=1), [
-                g.file("finanzierungsplan.txt", text=f"Personalkosten {euro(amount * 0.7)}, Sachkosten "
-                                                     f"{euro(amount * 0.3)}; Konto {carrier_iban}")],
-                filesubj=f"Finanzierungsplan {carrier}"),
-            g.doc("Erledigung", f"Zuwendungsbescheid {start.year + 1}", t0 + timedelta(days=60), [
-                g.file("zuwendungsbescheid.txt", text=g.letter(p, f"Zuwendung für {measure}",
-                       f"dem {carrier} wird eine Zuwendung von {euro(amount)} gewährt.",
-                       t0 + timedelta(days=60)))],
-                filesubj=f"Bescheid an {carrier}, z. Hd. {p.name}")]
-    return {"shortname": f"Zuschuss {start.year + 1} {carrier}",
-            "filesubj": f"Zuschuss an {carrier} für {measure}; Ansprechpartner/in {p.name}, "
-                        f"Tel. {p.telefon}, {p.email}",
-            "objterms": "Zuschuss; Wohlfahrtspflege",
-            "procedures": [_procedure(g, f"Zuschussantrag {start.year + 1}", f"{measure} ({carrier})",
-                                      f"Ansprechpartner/in {p.name}, {p.email}", "Zuschuss", docs)]}
+            g.text_doc("Eingang", "Kosten- und Finanzierungsplan", t0 + timedelta(days=1), "finanzierungsplan.txt",
+                       f"Personalkosten {euro(amount * 0.7)}, Sachkosten {euro(amount * 0.3)}; Konto {carrier_iban}",
+                       f"Finanzierungsplan {carrier}"),
+            g.text_doc("Erledigung", f"Zuwendungsbescheid {start.year + 1}", t0 + timedelta(days=60),
+                       "zuwendungsbescheid.txt",
+                       g.letter(p, f"Zuwendung für {measure}",
+                                f"dem {carrier} wird eine Zuwendung von {euro(amount)} gewährt.", t0 + timedelta(days=60)),
+                       f"Bescheid an {carrier}, z. Hd. {p.name}")]
+    return _akte(f"Zuschuss {start.year + 1} {carrier}",
+                 f"Zuschuss an {carrier} für {measure}; Ansprechpartner/in {p.name}, "
+                 f"Tel. {p.telefon}, {p.email}",
+                 "Zuschuss; Wohlfahrtspflege",
+                 [_procedure(g, f"Zuschussantrag {start.year + 1}", f"{measure} ({carrier})",
+                             f"Ansprechpartner/in {p.name}, {p.email}", "Zuschuss", docs)])
