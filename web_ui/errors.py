@@ -26,18 +26,7 @@ from assistant.errors import (
     SourceRefusedError,
     SourceUnavailableError,
 )
-from assistant.letters.errors import (
-    FeatureUnavailable,
-    FilingError,
-    FourEyesViolation,
-    LetterConflict,
-    LetterError,
-    LetterNotFound,
-    LetterStateError,
-    LetterValidationError,
-    TemplateImportError,
-    TemplateUnavailable,
-)
+from assistant.letters import errors as letters
 from assistant.letters.reasons import ReasonCatalogError
 from assistant.letters.rules import RulesError
 from assistant.library import LibraryError
@@ -67,16 +56,16 @@ STATUS: dict[type[Exception], int] = {
     TrainingConflict: 409,
     ForbiddenError: 403,
     # letters
-    LetterError: 400,
-    LetterNotFound: 404,
-    TemplateUnavailable: 404,
-    TemplateImportError: 422,
-    LetterValidationError: 422,
-    LetterStateError: 409,
-    LetterConflict: 409,
-    FourEyesViolation: 403,
-    FilingError: 502,
-    FeatureUnavailable: 501,
+    letters.LetterError: 400,
+    letters.LetterNotFound: 404,
+    letters.TemplateUnavailable: 404,
+    letters.TemplateImportError: 422,
+    letters.LetterValidationError: 422,
+    letters.LetterStateError: 409,
+    letters.LetterConflict: 409,
+    letters.FourEyesViolation: 403,
+    letters.FilingError: 502,
+    letters.FeatureUnavailable: 501,
     ReasonCatalogError: 500,
     RulesError: 500,
 }

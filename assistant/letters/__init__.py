@@ -7,23 +7,13 @@ indexer (KnowledgeBase) and connectors (EFileConnector); web_ui and lotse use th
 
 from .calendar import bavarian_holidays, deadline, easter_sunday, is_working_day, next_working_day
 from .config import BehoerdeConfig, LetterConfig, PersonConfig
-from .errors import (
-    FeatureUnavailable,
-    FilingError,
-    FourEyesViolation,
-    LetterConflict,
-    LetterError,
-    LetterNotFound,
-    LetterStateError,
-    LetterValidationError,
-    TemplateUnavailable,
-)
+from . import errors
+from .errors import *  # noqa: F403  (every letter error, as listed in errors.__all__)
 from .templates import TEMPLATES_DIR, FieldSpec, LetterTemplate, TemplateProblem, TemplateRegistry
 from .workflow import LetterService
 
 __all__ = [
     "LetterService", "LetterConfig", "BehoerdeConfig", "PersonConfig", "TemplateRegistry", "LetterTemplate",
-    "FieldSpec", "TemplateProblem", "TEMPLATES_DIR", "LetterError", "LetterNotFound", "LetterConflict",
-    "LetterStateError", "LetterValidationError", "FourEyesViolation", "FilingError", "FeatureUnavailable",
-    "TemplateUnavailable", "bavarian_holidays", "deadline", "easter_sunday", "is_working_day", "next_working_day",
+    "FieldSpec", "TemplateProblem", "TEMPLATES_DIR", *errors.__all__,
+    "bavarian_holidays", "deadline", "easter_sunday", "is_working_day", "next_working_day",
 ]

@@ -20,6 +20,9 @@ from __future__ import annotations
 
 from ..errors import AssistantError, NotFoundError
 
+__all__ = ["LetterError", "LetterNotFound", "TemplateUnavailable", "TemplateImportError", "LetterValidationError",
+           "LetterStateError", "LetterConflict", "FourEyesViolation", "FilingError", "FeatureUnavailable"]
+
 
 class LetterError(AssistantError):
     """Base class of the letter workflow's errors."""
