@@ -16,7 +16,7 @@ from starlette.concurrency import iterate_in_threadpool
 
 from assistant import Assistant, AssistantError, Principal
 from assistant.accounts import AccountStore
-from assistant.events import ErrorEvent, StreamEvent
+from assistant.events import Citation, ErrorEvent, StreamEvent
 
 from . import messages as msg
 from .auth import Auth, install as install_auth
@@ -32,16 +32,6 @@ STATIC = Path(__file__).resolve().parent / "static"
 class AskRequest(BaseModel):
     question: str = Field(..., min_length=1, max_length=2000, description="Die Frage in Alltagsdeutsch")
     conversation_id: str | None = Field(None, description="Gespräch fortsetzen (ID aus einer früheren Antwort)")
-
-
-class Citation(BaseModel):
-    n: int
-    source: str
-    title: str
-    section: str
-    page: int | None
-    chunk_id: str
-    url: str
 
 
 class AnswerResponse(BaseModel):
@@ -94,6 +84,7 @@ def health(a: Assistant = Depends(get_assistant)):
 
 
 @router.post("/api/ask", response_model=AnswerResponse, tags=["Antworten"],
+             response_model_exclude={"citations": {"__all__": {"department"}}},  # the stream's citations carry it
              summary="Frage beantworten (komplette Antwort als JSON)")
 def ask(req: AskRequest, principal: Principal = Depends(get_principal), a: Assistant = Depends(get_assistant)):
     result = a.ask(req.question, principal, req.conversation_id)
