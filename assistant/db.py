@@ -11,9 +11,11 @@ import json
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, create_engine, event
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
+
+from indexer.catalog_db import sqlite_pragmas
 
 
 def utcnow() -> datetime:
@@ -155,12 +157,7 @@ def make_engine(url: str) -> Engine:
     # JSON columns: stored readable (umlauts as they are) and with sorted keys, as text on SQLite
     engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, json_serializer=_json_dumps, **kw)
     if url.startswith("sqlite"):
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _):  # noqa: ANN001
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.close()
+        sqlite_pragmas(engine, "journal_mode=WAL", "foreign_keys=ON")
     upgrade_schema(engine)
     return engine
 

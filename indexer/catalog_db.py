@@ -212,11 +212,17 @@ def _sqlite_engine(url: str) -> Engine:
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                               isolation_level="AUTOCOMMIT", hide_parameters=True, json_serializer=_dumps)
 
+    sqlite_pragmas(engine, "journal_mode=WAL", "synchronous=NORMAL")
+    return engine
+
+
+def sqlite_pragmas(engine: Engine, *pragmas: str) -> None:
+    """Run ``PRAGMA <pragma>`` for each of ``pragmas`` on every new connection of the SQLite ``engine``
+    (the catalog's and the assistant's database)."""
+
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _):  # noqa: ANN001
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
+        for pragma in pragmas:
+            cur.execute(f"PRAGMA {pragma}")
         cur.close()
-
-    return engine
