@@ -16,7 +16,6 @@ for the finding at hand) and read back from the rendered DOCX with python-docx:
 from __future__ import annotations
 
 import copy
-import io
 import json
 from datetime import date
 
@@ -26,6 +25,7 @@ from assistant import Principal
 from assistant.letters import LetterService
 from assistant.letters.calendar import deadline, format_date
 from assistant.letters.config import LetterConfig, PersonConfig
+from assistant.letters.preview import paragraphs
 from assistant.letters.proposals import addressed_to_staff
 from connectors.efile.double.generator import generate_cases
 from tests.conftest import demo_kb_copy
@@ -129,23 +129,9 @@ def service(tmp_path, efile, demo_kb):
 
 # -- helpers ---------------------------------------------------------------------------------
 
-def _lines(data: bytes) -> list[str]:
-    """Visible paragraphs, the information block (table) first, as a reviewer reads the letter."""
-    import docx
-
-    d = docx.Document(io.BytesIO(data))
-    out: list[str] = []
-    for t in d.tables:
-        for row in t.rows:
-            for cell in row.cells:
-                out.extend(p.text for p in cell.paragraphs)
-    out.extend(p.text for p in d.paragraphs)
-    return [x for x in out if x.strip()]
-
-
 def _draft(service, principal, az, template):
     view = service.create_draft(principal, az, template)
-    return view, _lines(service.render_docx(view["id"]))
+    return view, paragraphs(service.render_docx(view["id"]))
 
 
 def _active(generated):
@@ -159,7 +145,8 @@ def _continuation_case(generated) -> dict:
 
 
 def _info(lines: list[str], label: str) -> list[str]:
-    return [ln.split("\t", 1)[1] for ln in lines if ln.startswith(label + "\t")]
+    """The values of an information-block line ``label<TAB>value`` (the tab reads as a space in ``paragraphs``)."""
+    return [ln[len(label) + 1:] for ln in lines if ln.startswith(label + " ")]
 
 
 # -- Anforderung fehlender Unterlagen --------------------------------------------------------
@@ -408,7 +395,7 @@ def test_ablehnung_reasons_from_blocks_with_facts_and_the_35_check(service):
                                                           "datum_beginn": "2026-01-01",
                                                           "stelle": "das Jobcenter München"}}]
     view = service.save(ANNA, view["id"], {"gruende": full}, view["version"])
-    text = "\n".join(_lines(service.render_docx(view["id"])))
+    text = "\n".join(paragraphs(service.render_docx(view["id"])))
     assert "Sie erhalten seit dem 01.01.2026 Bürgergeld nach dem SGB II; die Leistung zahlt das Jobcenter München." in text
     assert "Nach § 7 Abs. 1 WoGG sind Personen vom Wohngeld ausgeschlossen" in text
     assert text.count("wird abgelehnt") == 1  # the Tenor once, no circular reason
@@ -491,7 +478,7 @@ def test_bewilligung_proposes_the_offices_nebenbestimmungen_not_guidance_sentenc
                                            "Grundschulkinder in Milbertshofen", "verwendungsnachweis_bis":
                                            "30.06.2028"}, view["version"])
     assert view["missing"] == []
-    text = "\n".join(_lines(service.render_docx(view["id"])))
+    text = "\n".join(paragraphs(service.render_docx(view["id"])))
     assert "Der Zuwendungsbescheid enthält" not in text
     for c in clauses:
         assert c in text
@@ -527,7 +514,7 @@ def test_weiterleitung_names_the_receiving_office_with_a_contact_and_the_reason(
                                                              "traeger_kurz": "das Landratsamt München"}}]
     view = service.save(ANNA, view["id"], {"zustaendiger_traeger": traeger, "gruende": gruende}, view["version"])
     assert view["missing"] == []
-    lines = _lines(service.render_docx(view["id"]))
+    lines = paragraphs(service.render_docx(view["id"]))
     text = "\n".join(lines)
     for part in ("Landratsamt München, Wohngeldstelle", "Mariahilfplatz 17", "81541 München", "Telefon 089 6221-0"):
         assert part in lines, part
@@ -547,7 +534,7 @@ def test_aufhebung_blocks_state_the_soll_rule_of_section_48(service):
                                            "ab dem 01.03.2026 aufzuheben und 1.050,00 EUR zurückzufordern.",
                                            "sachverhalt": "Seit dem 01.03.2026 arbeiten Sie bei der Firma "
                                            "Beispiel GmbH."}, view["version"])
-    text = "\n".join(_lines(service.render_docx(view["id"])))
+    text = "\n".join(paragraphs(service.render_docx(view["id"])))
     assert "Nach § 48 Abs. 1 Satz 2 Nr. 3 SGB X soll ein Bescheid" in text
     assert "aufzuheben, soweit" not in text
     assert "nicht bekannt" in text and "§ 24 Abs. 1 SGB X" in text
@@ -589,7 +576,7 @@ def test_versagung_for_lack_of_mitwirkung_says_versagt_in_tenor_and_betreff(serv
     view = service.save(ANNA, view["id"], {"gruende": [{"baustein": "ALLG-AB-MITWIRKUNG", "tatsachen": facts}]},
                         view["version"])
     assert view["fields"]["gruende"][0]["entscheidung"] == "versagung"
-    lines = _lines(service.render_docx(view["id"]))
+    lines = paragraphs(service.render_docx(view["id"]))
     text = "\n".join(lines)
     assert "Bescheid – Versagung der Leistung wegen fehlender Mitwirkung (§ 66 SGB I)" in lines
     assert ("Die mit Ihrem Antrag auf Wohngeld vom 27.04.2026 beantragte Leistung wird nach § 66 Abs. 1 SGB I "
@@ -624,7 +611,7 @@ def test_pflegesachleistungen_are_paid_to_the_pflegedienst_not_to_the_person(ser
              "betrag": "796,00 EUR", "bedarf": "760,00 EUR"}
     view = service.save(ANNA, view["id"], {"gruende": [{"baustein": "HZP-AB-VORRANG", "tatsachen": facts}]},
                         view["version"])
-    text = "\n".join(_lines(service.render_docx(view["id"])))
+    text = "\n".join(paragraphs(service.render_docx(view["id"])))
     assert ("Seit dem 01.02.2026 erhalten Sie von Ihrer Pflegekasse Pflegesachleistungen nach § 36 SGB XI "
             "(Pflegegrad 2, ambulanter Pflegedienst Beispiel GmbH).") in text
     assert "bis zu 796,00 EUR monatlich und rechnet diese unmittelbar mit dem Pflegedienst ab" in text
@@ -672,7 +659,7 @@ def test_empty_slots_print_a_marked_placeholder_that_submit_refuses(service, gen
         service.submit(ANNA, view["id"], view["version"])
     assert "Datum des Bezugsschreibens" in exc.value.message
     view = service.save(ANNA, view["id"], {"bezugsschreiben_datum": "04.05.2026"}, view["version"])
-    text = "\n".join(_lines(service.render_docx(view["id"])))
+    text = "\n".join(paragraphs(service.render_docx(view["id"])))
     assert "[bitte ergänzen" not in text and "Erinnerung an unser Schreiben vom 04.05.2026" in text
 
     complete = next(c for c in _active(generated) if c["procedure_type"] == "WG" and len(c["procedures"]) == 1)
