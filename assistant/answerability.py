@@ -27,7 +27,7 @@ from functools import lru_cache
 from indexer import Hit, KnowledgeBase, analyze, analyze_query
 from indexer.analysis import STOPWORDS, domain_terms
 
-from .passages import neighbour_steps, units
+from indexer.passages import neighbour_steps, units
 from .question_types import FACT_PATTERNS
 
 FACT_ANCHOR_MIN = 0.15  # calibrated on the dev split (benchmarks/calibrate_refusal.py)

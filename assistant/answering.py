@@ -178,13 +178,13 @@ class AnswerPipeline:
             if fallback is not None:
                 notice = (self.prompts.extractive["invalid_citations_notice"] if replaced or "Quellenangabe" in fallback
                           else self.prompts.extractive["fallback_notice"].format(reason=fallback))
-                composed, hits = self.extractive.answer(focus, hits)
+                composed, hits = self.extractive.answer(focus, hits, dense_query=standalone)
                 text = composed + "\n\n" + notice
                 provider_name = f"extractive (Ersatz für {self.provider.name})"
                 first_token = first_token or time.perf_counter()
                 yield ReplaceEvent(text=text, reason=fallback)
         else:
-            composed, hits = self.extractive.answer(focus, hits)
+            composed, hits = self.extractive.answer(focus, hits, dense_query=standalone)
             for piece in words(composed):
                 if cancel is not None and cancel.is_set():
                     break

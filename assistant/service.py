@@ -38,10 +38,11 @@ class Assistant:
         model answers in this database)."""
         self.cfg, self.kb, self.efile = cfg, kb, efile
         self.prompts = load_prompts(cfg.prompts_dir)
-        self.extractive = ExtractiveProvider(ExtractiveConfig(), self.prompts, idf=kb.idf)
+        self.extractive = ExtractiveProvider(ExtractiveConfig(), self.prompts, idf=kb.idf,
+                                             similarity=kb.unit_similarities)
         if provider is None:
             if llm_cfg.kind == "extractive":
-                provider = ExtractiveProvider(llm_cfg, self.prompts, idf=kb.idf)
+                provider = ExtractiveProvider(llm_cfg, self.prompts, idf=kb.idf, similarity=kb.unit_similarities)
             else:
                 try:
                     provider = build_provider(llm_cfg, self.prompts, idf=kb.idf)

@@ -16,8 +16,9 @@ from .embeddings import LocalEmbedder, StaticEmbedder
 from .errors import IndexingError, LoaderError, StoreError
 from .pipeline import Indexer, IndexReport, IndexWriter
 from .analysis import analyze, analyze_query
-from .search import Hit, HybridSearcher, SourceRef, support_score
+from .search import CASE_DOC_TYPE, Hit, HybridSearcher, SourceRef, support_score
 from .text import split_sentences
+from .unit_vectors import UnitVectors
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +62,38 @@ class KnowledgeBase:
         self.writer = IndexWriter(self.catalog, self.vectors, self.embedder)
         self.indexer = Indexer(cfg, self.catalog, self.vectors, self.embedder, writer=self.writer)
         self.searcher = HybridSearcher(cfg, self.catalog, self.vectors, self.embedder)
+        self.unit_vectors = UnitVectors(self.data_dir / "unit_vectors.sqlite3", self.embedder)
 
     def index(self, path: Path, **kw) -> IndexReport:
-        return self.indexer.index_path(Path(path), **kw)
+        report = self.indexer.index_path(Path(path), **kw)
+        if self.cfg.unit_vectors:
+            self.warm_unit_vectors()
+        return report
+
+    def warm_unit_vectors(self) -> int:
+        """Embed the quotable units of every indexed policy passage not embedded yet (see
+        :mod:`indexer.unit_vectors`); returns how many were new. Failures only cost the semantic choice
+        of the quoted sentence, never the index: they are logged."""
+        try:
+            ids = sorted(self.catalog.all_chunk_ids())
+            new = 0
+            for i in range(0, len(ids), 500):
+                rows = self.catalog.chunks(ids[i:i + 500]).values()
+                new += self.unit_vectors.warm((r.section, r.text) for r in rows if r.doc_type != CASE_DOC_TYPE)
+            return new
+        except Exception:  # noqa: BLE001 - a cache; the answer falls back to word overlap
+            log.exception("unit vectors could not be computed")
+            return 0
+
+    def unit_similarities(self, query: str, hit: Hit, seq) -> list[float] | None:
+        """Cosine similarity of ``query`` to each unit ``seq`` of ``hit`` (None: not available)."""
+        if not self.cfg.unit_vectors or not seq:
+            return None
+        try:
+            return self.unit_vectors.similarities(self.searcher.query_vector(query), hit.section, seq)
+        except Exception:  # noqa: BLE001 - a cache; the answer falls back to word overlap
+            log.exception("unit vectors unavailable")
+            return None
 
     # -- writing records (crash-safe; see IndexWriter) ---------------------------------------------
     def write_records(self, records: Sequence[IndexRecord]) -> int:

@@ -44,4 +44,8 @@ class IndexConfig(BaseModel):
     dense_weight: float = Field(0.15, ge=0.0, le=1.0, description="Share of the dense score in the "
                                 "hybrid fusion (tuned on benchmarks/questions, dev split)")
     candidates: int = Field(60, ge=5, le=1000, description="Candidates taken from each retriever")
+    unit_vectors: bool = Field(True, description="Embed every sentence, list item and table row of the "
+                               "indexed passages once (unit_vectors.sqlite3 in the data directory), so that "
+                               "the answer quotes the part of a passage closest in meaning to the question, "
+                               "not only the one sharing most words")
     chroma: ChromaConfig = Field(default_factory=ChromaConfig)

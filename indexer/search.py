@@ -57,6 +57,17 @@ class HybridSearcher:
     def __init__(self, cfg: IndexConfig, catalog: Catalog, vectors, embedder, lexical: LexicalIndex | None = None):
         self.cfg, self.catalog, self.vectors, self.embedder = cfg, catalog, vectors, embedder
         self.lexical = lexical or LexicalIndex(catalog)
+        self._query_vectors: dict[str, list[float]] = {}
+
+    def query_vector(self, query: str) -> list[float]:
+        """The query's embedding; the last few are kept (the answer compares the same question's vector
+        with the units of the passages found)."""
+        vec = self._query_vectors.get(query)
+        if vec is None:
+            if len(self._query_vectors) >= 256:
+                self._query_vectors.clear()
+            vec = self._query_vectors[query] = self.embedder.embed_query(query)
+        return vec
 
     def search(self, query: str, k: int = 5, *, departments: list[str] | None = None,
                doc_types: list[str] | None = None, mode: str = "hybrid",
@@ -76,7 +87,7 @@ class HybridSearcher:
             lex = self.lexical.search(analyze_query(query), n, departments, doc_types)
         if w > 0.0:
             where = _where(departments, doc_types)
-            dense = self.vectors.query(self.embedder.embed_query(query), n, where)
+            dense = self.vectors.query(self.query_vector(query), n, where)
         scores: dict[str, float] = {}
         raw_lex = dict(lex)
         raw_dense = dict(dense)

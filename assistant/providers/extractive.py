@@ -22,7 +22,7 @@ from indexer import Hit, analyze, analyze_query
 from indexer.text import CITE, as_sentence, cited_numbers
 
 from ..errors import ProviderError
-from ..passages import Unit, neighbour_steps, opens_list, short_prose, units, with_intro
+from indexer.passages import Unit, neighbour_steps, opens_list, short_prose, units, with_intro
 from ..question_types import FACT_PATTERNS, question_type
 
 _MAX_LIST_ITEMS = 12
@@ -30,6 +30,31 @@ _MAX_PASSAGE_SENTENCES = 5
 
 
 LIST_MIN_RELEVANCE = 0.7  # share of the best passage's search score a list's passage needs (dev split)
+DENSE_SHARE = 0.3  # weight of closeness in meaning in a unit's score (dev split: 0.3 of 0 … 1)
+FACT_BOOST = 1.8  # a unit carrying a fact of the asked kind (amount, deadline, ...)
+
+
+def _combine(rows, share: float) -> list[tuple[float, Unit]]:
+    """One score per unit: word overlap (scaled to the best unit's) and closeness in meaning (scaled
+    between the least and the most similar unit), weighted by ``share``; then the passage's rank and
+    the asked fact."""
+    if not rows:
+        return []
+    lex_top = max(r[0] for r in rows) or 1.0
+    dense = [r[1] for r in rows if r[1] is not None]
+    lo, hi = (min(dense), max(dense)) if dense else (0.0, 1.0)
+    span = (hi - lo) or 1.0
+    out = []
+    for lexical, sim, prior, carries, u in rows:
+        if sim is None:
+            score = lexical * prior
+        else:
+            score = ((1 - share) * lexical / lex_top + share * (sim - lo) / span) * prior
+        if carries:
+            score *= FACT_BOOST
+        if score > 0:
+            out.append((score, u))
+    return out
 
 
 class ExtractiveProvider:
@@ -37,37 +62,45 @@ class ExtractiveProvider:
     is_llm = False
     timeout_s = 30.0
 
-    def __init__(self, cfg, prompts, idf: Callable[[str], float] | None = None, **_):
+    def __init__(self, cfg, prompts, idf: Callable[[str], float] | None = None,
+                 similarity: Callable[[str, Hit, tuple[Unit, ...]], list[float] | None] | None = None, **_):
+        """``similarity(query, hit, units)``: cosine similarity of the query to each unit of the passage, or
+        None (``KnowledgeBase.unit_similarities``); without it units are ranked by word overlap alone."""
         self.cfg = cfg
         self.phrases = prompts.extractive
         self._idf = idf or (lambda t: 1.0)
+        self._similarity = similarity
 
     # --- ranking ----------------------------------------------------------------------------
     def _weights(self, question: str) -> dict[str, float]:
         return {t: w * self._idf(t) for t, w in analyze_query(question).items()}
 
-    def rank(self, question: str, hits: list[Hit], qtype: str | None = None) -> list[tuple[float, Unit]]:
+    def rank(self, question: str, hits: list[Hit], qtype: str | None = None,
+             dense_query: str | None = None) -> list[tuple[float, Unit]]:
+        """Units of the passages, best first: word overlap with the question (idf-weighted, the passage's
+        heading counting less), and, when the units' vectors are at hand, closeness in meaning to
+        ``dense_query``; a unit carrying a fact of the asked kind counts more, a lower passage less."""
         weights = self._weights(question)
         qtype = qtype or question_type(question)
         fact = FACT_PATTERNS.get(qtype)
-        scored: list[tuple[float, Unit]] = []
+        rows: list[tuple[float, float | None, float, bool, Unit]] = []  # lexical, dense, prior, fact, unit
         for n, hit in enumerate(hits, 1):
             prior = 1.0 / (1 + 0.5 * (n - 1))
             context = set(analyze(hit.section)) | set(analyze(hit.title))
             seq = units(hit.text, n)
+            sims = self._similarity(dense_query, hit, seq) if (self._similarity and dense_query) else None
             for i, u in enumerate(seq):
                 terms = set(analyze(f"{u.text} {u.intro} {u.header}"))
                 near = set(context)
-                if u.kind == "item" and fact is not None and fact.search(u.text):  # a step carrying the fact
+                carries = fact is not None and bool(fact.search(u.text))
+                if u.kind == "item" and carries:  # a step carrying the fact
                     near |= set(analyze(neighbour_steps(seq, i)))
                 overlap = sum(w for t, w in weights.items() if t in terms)
                 overlap += 0.3 * sum(w for t, w in weights.items() if t in near and t not in terms)
-                if overlap <= 0:
+                if overlap <= 0 and sims is None:
                     continue
-                score = overlap * prior / math.log(8 + len(terms))
-                if fact is not None and fact.search(u.text):
-                    score *= 1.8
-                scored.append((score, u))
+                rows.append((overlap / math.log(8 + len(terms)), sims[i] if sims else None, prior, carries, u))
+        scored = _combine(rows, DENSE_SHARE)
         scored.sort(key=lambda x: -x[0])
         return scored
 
@@ -77,11 +110,11 @@ class ExtractiveProvider:
             return self.phrases["lead"].format(title=hit.title, section=hit.section)
         return self.phrases["single_source_lead"].format(title=hit.title)
 
-    def compose(self, question: str, hits: list[Hit]) -> str:
+    def compose(self, question: str, hits: list[Hit], dense_query: str | None = None) -> str:
         if not hits:
             return ""
         qtype = question_type(question)
-        ranked = self.rank(question, hits, qtype)
+        ranked = self.rank(question, hits, qtype, dense_query)
         if not ranked:  # nothing shares a word with the question: quote the best passage's start
             first = list(units(hits[0].text, 1)[:2])
             ranked = [(1.0, u) for u in first] or [(1.0, Unit(1, as_sentence(hits[0].text[:300]), "sentence", -1))]
@@ -191,10 +224,11 @@ class ExtractiveProvider:
                 return b
         return None
 
-    def answer(self, question: str, hits: list[Hit]) -> tuple[str, list[Hit]]:
+    def answer(self, question: str, hits: list[Hit], dense_query: str | None = None) -> tuple[str, list[Hit]]:
         """The composed answer with citations numbered [1], [2], ... in reading order, and the
-        passages in that order (uncited passages after them)."""
-        return renumber(self.compose(question, hits), hits)
+        passages in that order (uncited passages after them). ``dense_query``: the question compared in
+        meaning with the passages' units (default: ``question``)."""
+        return renumber(self.compose(question, hits, dense_query or question), hits)
 
     def stream(self, question: str, hits: list[Hit]) -> Iterator[str]:
         yield from words(self.answer(question, hits)[0])

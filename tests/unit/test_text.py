@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.passages import units
+from indexer.passages import units
 from assistant.question_types import question_type
 from indexer.text import as_sentence, cited_numbers, clean_line, looks_like_steering, split_sentences
 
