@@ -66,7 +66,9 @@ class KnowledgeBase:
 
     def index(self, path: Path, **kw) -> IndexReport:
         report = self.indexer.index_path(Path(path), **kw)
-        if self.cfg.unit_vectors:
+        # an unchanged folder needs no pass over every chunk (on start-up, for instance); a store still
+        # empty (an index built before unit vectors existed) is filled once
+        if self.cfg.unit_vectors and (report.chunks_written or self.unit_vectors.empty()):
             self.warm_unit_vectors()
         return report
 

@@ -52,6 +52,10 @@ class UnitVectors:
             self._db = db
         return self._db
 
+    def empty(self) -> bool:
+        with self._lock:
+            return self._conn().execute("SELECT 1 FROM unit_vectors LIMIT 1").fetchone() is None
+
     def _key(self, text: str) -> str:
         return hashlib.sha256(f"{self.embedder.model_id}\x00{text}".encode()).hexdigest()[:32]
 
