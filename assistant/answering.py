@@ -19,7 +19,9 @@ from pydantic import ConfigDict
 from indexer import Hit, KnowledgeBase
 from indexer.text import CITE, cited_numbers
 
-from .answerability import assess
+from indexer.passages import units
+
+from .answerability import RefusalModel, Verdict, assess
 from .config import AssistantConfig
 from .errors import ProviderError
 from .events import CitationsEvent, DoneEvent, MetaEvent, ReplaceEvent, StreamEvent, TokenEvent
@@ -107,6 +109,11 @@ class AnswerPipeline:
     def __init__(self, cfg: AssistantConfig, kb: KnowledgeBase, prompts: Prompts, provider: Provider,
                  extractive: ExtractiveProvider):
         self.cfg, self.kb, self.prompts, self.provider, self.extractive = cfg, kb, prompts, provider, extractive
+        self.refusal_model = RefusalModel.load(cfg.refusal_model) if cfg.refusal_model else None
+        if self.refusal_model is not None and not kb.embedder.model_id.rstrip("/").endswith(self.refusal_model.embedder):
+            log.warning("refusal model %s was fitted for the embedder %s, this index uses %s: recalibrate "
+                        "(benchmarks/calibrate_refusal.py --write)", cfg.refusal_model, self.refusal_model.embedder,
+                        kb.embedder.model_id)
 
     def condense(self, question: str, history: list[tuple[str, str]]) -> str:
         if not history:
@@ -117,27 +124,34 @@ class AnswerPipeline:
                 return out
         return rule_condense(question, history)
 
+    def judge(self, standalone: str, qtype: str, departments: list[str] | None) -> tuple[list[Hit], Verdict]:
+        """Retrieve the passages for ``standalone`` and decide whether they answer it."""
+        hits = KnowledgeBaseRetriever(kb=self.kb, k=self.cfg.top_k, departments=departments).hits(standalone)
+        # the answerability signals are lexical (BM25 support, term coverage, anchors): they are judged on
+        # the lexical ranking, so refusals do not depend on the embedder or the fusion weight
+        judged = self.kb.search(standalone, self.cfg.top_k, departments=departments, mode="lexical")
+        best_unit = None
+        if hits:  # the one sentence, item or row closest in meaning to the question (retrieval embedders)
+            sims = [self.kb.unit_similarities(standalone, h, units(h.text, n)) for n, h in enumerate(hits[:3], 1)]
+            best_unit = max((max(s) for s in sims if s), default=None)
+        verdict = assess(standalone, judged or hits, self.kb, qtype, self.cfg.refusal_threshold,
+                         min_dense=self.cfg.refusal_min_dense, nearest=max((h.dense for h in hits), default=0.0),
+                         best_unit=best_unit, model=self.refusal_model)
+        return hits, verdict
+
     def run(self, question: str, principal: Principal, history: list[tuple[str, str]] | None = None,
             cancel: threading.Event | None = None) -> Iterator[StreamEvent]:
         t0 = time.perf_counter()
         history = history or []
         standalone = self.condense(question, history)
-        retriever = KnowledgeBaseRetriever(kb=self.kb, k=self.cfg.top_k,
-                                           departments=list(principal.departments)
-                                           if principal.departments is not None else None)
-        hits = retriever.hits(standalone)
+        departments = list(principal.departments) if principal.departments is not None else None
         qtype = question_type(question)
         if qtype == "other" and standalone != question:
             qtype = question_type(standalone)
-        # the answerability signals are lexical (BM25 support, term coverage, anchors): they are judged on
-        # the lexical ranking, so refusals do not depend on the embedder or the fusion weight
-        judged = self.kb.search(standalone, self.cfg.top_k, departments=retriever.departments, mode="lexical")
-        verdict = assess(standalone, judged or hits, self.kb, qtype, self.cfg.refusal_threshold,
-                         min_dense=self.cfg.refusal_min_dense,
-                         nearest=max((h.dense for h in hits), default=0.0))
+        hits, verdict = self.judge(standalone, qtype, departments)
         t_retrieval = time.perf_counter()
         yield MetaEvent(query=standalone, support=verdict.score, question_type=qtype, provider=self.provider.name,
-                        departments=self.kb.visible_departments(retriever.departments))
+                        departments=self.kb.visible_departments(departments))
 
         timings = {"retrieval_ms": round((t_retrieval - t0) * 1000, 1)}
         if not verdict.answerable:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 
 class ExtractiveConfig(BaseModel):
@@ -54,5 +54,20 @@ class AssistantConfig(BaseModel):
         "passage under the embedding model (0 = off). Meaningful only for a retrieval model: scripts/run.sh "
         "sets 0.25 for EmbeddingGemma (below every answerable question of the dev split; refuses requests "
         "of no topic of the sources, such as a poem). MiniLM's similarities carry no such signal.")
+    refusal_model: Path | None = Field(
+        None, description="JSON file of a refusal model (assistant/answerability.py): a logistic model over the "
+        "answerability signals, fitted on the dev split for one embedder with benchmarks/calibrate_refusal.py "
+        "--write; replaces refusal_threshold. scripts/run.sh sets assistant/calibration/refusal_embeddinggemma.json "
+        "for EmbeddingGemma.")
     prompts_dir: Path | None = Field(None, description="Folder with the German prompt templates "
                                      "(default: the project's prompts/)")
+
+    @field_validator("refusal_model")
+    @classmethod
+    def _readable_model(cls, path: Path | None) -> Path | None:
+        """A refusal model that cannot be read is a configuration error at start-up, not at the first question."""
+        if path is not None:
+            from .answerability import RefusalModel
+
+            RefusalModel.load(path)
+        return path

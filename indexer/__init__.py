@@ -18,9 +18,12 @@ from .pipeline import Indexer, IndexReport, IndexWriter
 from .analysis import analyze, analyze_query
 from .search import CASE_DOC_TYPE, Hit, HybridSearcher, SourceRef, support_score
 from .text import split_sentences
+from .passages import units
 from .unit_vectors import UnitVectors
 
 log = logging.getLogger(__name__)
+
+RERANK_DEPTH = 20  # passages of the fused ranking that the unit re-ranking reorders
 
 DEMO_CORPUS = Path(__file__).resolve().parent / "demo_corpus"
 
@@ -129,7 +132,40 @@ class KnowledgeBase:
         return self.index(DEMO_CORPUS, progress=progress)
 
     def search(self, query: str, k: int = 5, **kw) -> list[Hit]:
-        return self.searcher.search(query, k, **kw)
+        weight = self.cfg.unit_rerank
+        if weight <= 0 or not self.cfg.unit_vectors or kw.get("mode", "hybrid") == "lexical":
+            return self.searcher.search(query, k, **kw)
+        return self.rerank(query, self.searcher.search(query, max(k, RERANK_DEPTH), **kw), weight)[:k]
+
+    def rerank(self, query: str, hits: list[Hit], weight: float) -> list[Hit]:
+        """Reorder ``hits`` by fused score (min-max) + ``weight`` x the best similarity of one of the
+        passage's units (sentence, list item, table row) to the question (min-max). A passage that covers
+        several topics is found by the one sentence that answers, not diluted by the rest. Uses stored unit
+        vectors only: a passage whose units are not embedded yet (a case record) gets the average."""
+        if len(hits) < 2:
+            return hits
+        try:
+            qv = self.searcher.query_vector(query)
+            best: list[float | None] = []
+            for h in hits:
+                sims = self.unit_vectors.similarities(qv, h.section, units(h.text, 1), compute=False)
+                best.append(max(sims) if sims else None)
+        except Exception:  # noqa: BLE001 - a cache; the fused ranking stands
+            log.exception("unit vectors unavailable for re-ranking")
+            return hits
+        known = [b for b in best if b is not None]
+        if not known:
+            return hits
+        lo, hi = min(known), max(known)
+        mean = sum(known) / len(known)
+        s_lo, s_hi = min(h.score for h in hits), max(h.score for h in hits)
+
+        def combined(i: int) -> float:
+            fused = (hits[i].score - s_lo) / ((s_hi - s_lo) or 1.0)
+            unit = ((mean if best[i] is None else best[i]) - lo) / ((hi - lo) or 1.0)
+            return fused + weight * unit
+
+        return [hits[i] for i in sorted(range(len(hits)), key=lambda i: -combined(i))]
 
     def support(self, query: str, hits: list[Hit]) -> float:
         return support_score(self.searcher, query, hits)

@@ -48,4 +48,9 @@ class IndexConfig(BaseModel):
                                "indexed passages once (unit_vectors.sqlite3 in the data directory), so that "
                                "the answer quotes the part of a passage closest in meaning to the question, "
                                "not only the one sharing most words")
+    unit_rerank: float = Field(0.0, ge=0.0, le=5.0, description="Re-rank the best 20 passages of a "
+                               "hybrid search by the unit of each passage closest in meaning to the question: "
+                               "fused score (min-max) + this weight x best unit similarity (min-max); 0: off. "
+                               "Needs unit_vectors and a retrieval embedder (scripts/run.sh sets 0.8 for "
+                               "EmbeddingGemma, tuned on the dev split of the answer benchmark)")
     chroma: ChromaConfig = Field(default_factory=ChromaConfig)

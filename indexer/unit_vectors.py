@@ -105,13 +105,29 @@ class UnitVectors:
                 found.update(self._compute(missing))
             return [found[k] for k in keys]
 
-    def similarities(self, query_vector: list[float], section: str, seq: tuple[Unit, ...]) -> list[float]:
-        """Cosine similarity of the question to each unit of one passage (``seq`` as :func:`units` gives it)."""
+    def stored(self, texts: list[str]) -> list[np.ndarray | None]:
+        """The vectors of ``texts`` that are stored (None for the others); computes nothing."""
+        with self._lock:
+            keys = [self._key(t) for t in texts]
+            found = self._lookup(keys)
+            return [found.get(k) for k in keys]
+
+    def similarities(self, query_vector: list[float], section: str, seq: tuple[Unit, ...],
+                     compute: bool = True) -> list[float] | None:
+        """Cosine similarity of the question to each unit of one passage (``seq`` as :func:`units` gives it).
+        ``compute=False``: None unless every unit's vector is stored already (a search must not embed)."""
         if not seq:
             return []
         q = np.asarray(query_vector, dtype=np.float32)
         q = q / (np.linalg.norm(q) or 1.0)
-        vecs = self.vectors([unit_text(section, u) for u in seq])
+        texts = [unit_text(section, u) for u in seq]
+        if compute:
+            vecs = self.vectors(texts)
+        else:
+            found = self.stored(texts)
+            if any(v is None for v in found):
+                return None
+            vecs = found
         return [float(v @ q / (np.linalg.norm(v) or 1.0)) for v in vecs]
 
     def warm(self, passages: Iterable[tuple[str, str]]) -> int:

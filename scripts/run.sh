@@ -29,10 +29,13 @@ if [ -n "${LOTSE_INDEX__EMBEDDING_MODEL:-}" ]; then
 elif [ "$choice" = gemma ]; then
   if .venv/bin/python scripts/fetch_embedder.py; then
     export LOTSE_INDEX__EMBEDDING_MODEL="$PWD/models/embeddinggemma-300m"
-    # fusion weight and batch size tuned for this model (benchmarks/answer_quality.py, dev split)
+    # fusion weight, batch size and meaning gate tuned for this model (benchmarks/answer_quality.py, dev split)
     export LOTSE_INDEX__DENSE_WEIGHT="${LOTSE_INDEX__DENSE_WEIGHT:-0.3}"
     export LOTSE_INDEX__EMBEDDING_BATCH_SIZE="${LOTSE_INDEX__EMBEDDING_BATCH_SIZE:-16}"
     export LOTSE_ASSISTANT__REFUSAL_MIN_DENSE="${LOTSE_ASSISTANT__REFUSAL_MIN_DENSE:-0.25}"
+    # re-ranking by the closest sentence and the refusal model, fitted for this embedder on the dev split
+    export LOTSE_INDEX__UNIT_RERANK="${LOTSE_INDEX__UNIT_RERANK:-0.8}"
+    export LOTSE_ASSISTANT__REFUSAL_MODEL="${LOTSE_ASSISTANT__REFUSAL_MODEL:-$PWD/assistant/calibration/refusal_embeddinggemma.json}"
   else
     echo "run.sh: EmbeddingGemma could not be installed (see above); starting with the MiniLM embedder" >&2
     choice=minilm

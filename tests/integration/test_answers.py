@@ -119,3 +119,93 @@ def test_a_new_question_in_a_conversation_is_not_read_as_a_follow_up(assistant):
     r = _run(assistant, "Und wenn es 15.000 Euro wären?", history)
     assert not r["refused"], r["answer"]
     assert any(c["source"] == "S-I/grundsicherung_alter_faq.md" for c in r["citations"]), r["citations"]
+
+
+def test_reranking_puts_the_passage_with_the_closest_sentence_first(assistant, tmp_path):
+    """With LOTSE_INDEX__UNIT_RERANK, the best 20 passages are reordered by the one sentence (list item,
+    table row) of each that comes closest in meaning to the question; the passages found stay the same."""
+    from indexer import IndexConfig, KnowledgeBase
+    from indexer.passages import units
+
+    q = "Kunde schickt trotz Aufforderung keine Kontoauszüge – darf ich versagen?"
+    plain = assistant.kb.search(q, 20)
+    kb = KnowledgeBase(IndexConfig(unit_rerank=5.0), assistant.kb.data_dir, embedder=assistant.kb.embedder)
+    reranked = kb.search(q, 20)
+    assert {h.chunk_id for h in reranked} == {h.chunk_id for h in plain}
+
+    def closest(h):
+        return max(kb.unit_similarities(q, h, units(h.text, 1)))
+
+    # at the highest weight the closest sentence decides: the first passage holds the closest one of all
+    assert closest(reranked[0]) == max(closest(h) for h in plain)
+    assert reranked[:5] == kb.search(q, 5)  # k passages are the first k of the re-ranked ones
+    # a lexical search (the answerability check reads it) is never re-ranked
+    assert kb.search(q, 5, mode="lexical") == assistant.kb.search(q, 5, mode="lexical")
+
+
+def test_reranking_never_embeds_during_a_search(make_kb, tmp_path):
+    """Passages whose sentences are not embedded yet (unit vectors switched off while indexing) keep the
+    fused order: a search must not embed dozens of sentences while the caseworker waits."""
+    from indexer import DEMO_CORPUS, RERANK_DEPTH
+
+    make_kb(tmp_path / "d", unit_vectors=False).index(DEMO_CORPUS / "S-Z", progress=False)
+    kb = make_kb(tmp_path / "d", unit_rerank=1.0)
+    q = "Wie berechne ich eine Frist?"
+    assert kb.unit_vectors.empty()
+    hits = kb.search(q, 5)
+    assert hits == kb.searcher.search(q, RERANK_DEPTH)[:5]
+    assert kb.unit_vectors.empty()
+
+
+def test_a_refusal_model_decides_when_it_is_configured(assistant, tmp_path):
+    """LOTSE_ASSISTANT__REFUSAL_MODEL replaces the fixed threshold by a logistic model over the answerability
+    signals. A model that reads only the best sentence similarity refuses exactly when the question comes no
+    nearer to any sentence of the passages than its cut-off."""
+    import json
+
+    from assistant.answerability import FEATURES
+
+    q = "Wie lange hat jemand Zeit, gegen einen Bescheid Widerspruch einzulegen?"
+    best_unit = assistant.pipeline.judge(q, "deadline", None)[1].features["best_unit"]
+    assert best_unit > 0.1
+
+    def ask(cut: float):
+        # p(unanswerable) = 0.5 exactly at best_unit == cut; below it the model refuses (threshold 0.5)
+        path = tmp_path / f"model-{cut}.json"
+        path.write_text(json.dumps({
+            "embedder": "test", "features": list(FEATURES), "mean": [0.0] * len(FEATURES),
+            "scale": [1.0] * len(FEATURES), "coef": [-50.0 if f == "best_unit" else 0.0 for f in FEATURES],
+            "intercept": 50.0 * cut, "threshold": 0.5}))
+        a = Assistant(AssistantConfig(refusal_model=path), ExtractiveConfig(), assistant.kb,
+                      f"sqlite:///{tmp_path / f'model-{cut}.db'}")
+        return a.ask(q, ALL)
+
+    refused = ask(best_unit + 0.05)
+    assert refused["refused"] and refused["answer"].startswith("Dazu finde ich nichts"), refused["answer"]
+    answered = ask(best_unit - 0.05)
+    assert not answered["refused"] and "Monat" in answered["answer"], answered["answer"]
+
+
+def test_an_unreadable_refusal_model_is_a_configuration_error_at_start(tmp_path, monkeypatch):
+    from lotse.settings import SettingsError, load_settings
+
+    bad = tmp_path / "refusal.json"
+    bad.write_text('{"embedder": "x", "features": ["log_score"]')  # cut off
+    monkeypatch.setenv("LOTSE_ASSISTANT__REFUSAL_MODEL", str(bad))
+    with pytest.raises(SettingsError) as err:
+        load_settings(data_dir=tmp_path)
+    assert "LOTSE_ASSISTANT__REFUSAL_MODEL" in str(err.value) and "refusal.json" in str(err.value)
+    bad.write_text('{"embedder": "x", "features": ["log_score"], "mean": [0], "scale": [1], "coef": [1], '
+                   '"intercept": 0, "threshold": 0.5}')
+    with pytest.raises(SettingsError) as err:
+        load_settings(data_dir=tmp_path)
+    assert "calibrate_refusal.py --write" in str(err.value)
+
+
+def test_the_shipped_refusal_model_is_readable():
+    from pathlib import Path
+
+    from assistant.answerability import RefusalModel
+
+    model = RefusalModel.load(Path(__file__).resolve().parents[2] / "assistant/calibration/refusal_embeddinggemma.json")
+    assert model.embedder.startswith("embeddinggemma") and 0 < model.threshold < 1
