@@ -6,6 +6,7 @@ The assistant uses :class:`KnowledgeBase` and the data shapes below; nothing els
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -67,13 +68,25 @@ class KnowledgeBase:
         self.searcher = HybridSearcher(cfg, self.catalog, self.vectors, self.embedder)
         self.unit_vectors = UnitVectors(self.data_dir / "unit_vectors.sqlite3", self.embedder)
 
-    def index(self, path: Path, **kw) -> IndexReport:
+    def index(self, path: Path, *, warm_units: bool = True, **kw) -> IndexReport:
+        """Index the folder ``path``. ``warm_units=False``: leave the unit vectors to
+        :meth:`warm_unit_vectors_in_background` (the server starts answering first)."""
         report = self.indexer.index_path(Path(path), **kw)
         # an unchanged folder needs no pass over every chunk (on start-up, for instance); a store still
         # empty (an index built before unit vectors existed) is filled once
-        if self.cfg.unit_vectors and (report.chunks_written or self.unit_vectors.empty()):
+        if warm_units and self.cfg.unit_vectors and (report.chunks_written or self.unit_vectors.empty()):
             self.warm_unit_vectors()
         return report
+
+    def warm_unit_vectors_in_background(self) -> threading.Thread | None:
+        """Embed the missing unit vectors in a background thread (a pass over every chunk, cheap when
+        nothing is missing). Until it is done, answers compute the units of the passages they quote and
+        the re-ranking keeps the fused order for passages not embedded yet."""
+        if not self.cfg.unit_vectors:
+            return None
+        thread = threading.Thread(target=self.warm_unit_vectors, name="lotse-unit-vectors", daemon=True)
+        thread.start()
+        return thread
 
     def warm_unit_vectors(self) -> int:
         """Embed the quotable units of every indexed policy passage not embedded yet (see
@@ -124,12 +137,12 @@ class KnowledgeBase:
         """file_key -> (digest, chunk ids) of every record stored under ``root``."""
         return self.catalog.files_under(root)
 
-    def ensure_demo_corpus(self, progress: bool = False) -> IndexReport | None:
+    def ensure_demo_corpus(self, progress: bool = False, warm_units: bool = True) -> IndexReport | None:
         """Index the bundled demo corpus when the index is empty (first start)."""
         if self.catalog.stats()["documents"] > 0:
             return None
         log.info("index empty: indexing the bundled demo corpus")
-        return self.index(DEMO_CORPUS, progress=progress)
+        return self.index(DEMO_CORPUS, progress=progress, warm_units=warm_units)
 
     def search(self, query: str, k: int = 5, **kw) -> list[Hit]:
         weight = self.cfg.unit_rerank

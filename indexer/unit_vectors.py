@@ -77,22 +77,29 @@ class UnitVectors:
                     self._remember(k, found[k])
         return found
 
+    def _embed(self, texts: dict[str, str]) -> dict[str, np.ndarray]:
+        """Embed ``texts`` (key -> text); touches neither the store nor the lock."""
+        items = list(texts.items())
+        vecs = self.embedder.embed_documents([t for _, t in items])
+        return {k: np.asarray(v, dtype=np.float32) for (k, _), v in zip(items, vecs)}
+
+    def _store(self, vecs: dict[str, np.ndarray], remember: bool = True) -> None:
+        """Keep ``vecs`` (the caller holds the lock)."""
+        if remember:
+            for k, v in vecs.items():
+                self._remember(k, v)
+        with self._conn() as db:
+            db.executemany("INSERT OR IGNORE INTO unit_vectors (key, vec) VALUES (?, ?)",
+                           [(k, v.tobytes()) for k, v in vecs.items()])
+
     def _compute(self, texts: dict[str, str], remember: bool = True) -> dict[str, np.ndarray]:
         """Embed ``texts`` (key -> text) and store them."""
         out: dict[str, np.ndarray] = {}
         items = list(texts.items())
         for i in range(0, len(items), _BATCH):
-            part = items[i:i + _BATCH]
-            vecs = self.embedder.embed_documents([t for _, t in part])
-            rows = []
-            for (k, _), v in zip(part, vecs):
-                arr = np.asarray(v, dtype=np.float32)
-                out[k] = arr
-                if remember:
-                    self._remember(k, arr)
-                rows.append((k, arr.tobytes()))
-            with self._conn() as db:
-                db.executemany("INSERT OR IGNORE INTO unit_vectors (key, vec) VALUES (?, ?)", rows)
+            part = self._embed(dict(items[i:i + _BATCH]))
+            self._store(part, remember)
+            out.update(part)
         return out
 
     def vectors(self, texts: list[str]) -> list[np.ndarray]:
@@ -131,21 +138,26 @@ class UnitVectors:
         return [float(v @ q / (np.linalg.norm(v) or 1.0)) for v in vecs]
 
     def warm(self, passages: Iterable[tuple[str, str]]) -> int:
-        """Embed the units of ``passages`` ((section, text) pairs) that are not stored yet; returns how many."""
+        """Embed the units of ``passages`` ((section, text) pairs) that are not stored yet; returns how many.
+        The lock is held only to look up and to store, never while embedding, so answers that read the
+        store are not held up by a warm-up running in the background."""
         texts: dict[str, str] = {}
         for section, text in passages:
             for u in units(text, 1):
                 t = unit_text(section, u)
                 texts[self._key(t)] = t
         missing: dict[str, str] = {}
-        with self._lock:
-            items = list(texts.items())
-            for i in range(0, len(items), 2000):
-                part = dict(items[i:i + 2000])
+        items = list(texts.items())
+        for i in range(0, len(items), 2000):
+            part = dict(items[i:i + 2000])
+            with self._lock:
                 stored = self._lookup(list(part), remember=False)
-                missing.update({k: t for k, t in part.items() if k not in stored})
-            if missing:
-                self._compute(missing, remember=False)
+            missing.update({k: t for k, t in part.items() if k not in stored})
+        todo = list(missing.items())
+        for i in range(0, len(todo), _BATCH):
+            vecs = self._embed(dict(todo[i:i + _BATCH]))
+            with self._lock:
+                self._store(vecs, remember=False)
         if missing:
             log.info("unit vectors: %d new units embedded", len(missing))
         return len(missing)

@@ -65,7 +65,8 @@ def cmd_serve(args, settings) -> int:
               f"Einmaliges Passwort: {generated}\nBitte nach der Anmeldung weitere Konten anlegen "
               f"(Verwaltung oder `lotse user add`) und das Passwort ändern (`lotse user passwd admin`).\n{bar}",
               flush=True)
-    services = build_services(settings, accounts, engine=engine, progress=True)  # indexes the demo corpus on first start
+    # indexes the demo corpus on first start; the sentence vectors follow in the background
+    services = build_services(settings, accounts, engine=engine, progress=True, warm_in_background=True)
     app = create_app(services)
     uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info",
                 **UVICORN_OPTIONS)

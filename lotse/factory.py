@@ -49,12 +49,16 @@ def build_engine(settings: Settings):
 
 
 def build_assistant(settings: Settings, kb=None, *, ensure_corpus: bool = True, progress: bool = False,
-                    efile=_FROM_SETTINGS, engine=None):
+                    efile=_FROM_SETTINGS, engine=None, warm_in_background: bool = False):
+    """``warm_in_background``: the unit vectors (:mod:`indexer.unit_vectors`) are embedded in a background
+    thread instead of before the first answer (the server is ready sooner on first start)."""
     from assistant import Assistant
 
     kb = kb or build_knowledge_base(settings, engine)
     if ensure_corpus:
-        kb.ensure_demo_corpus(progress=progress)
+        kb.ensure_demo_corpus(progress=progress, warm_units=not warm_in_background)
+    if warm_in_background:
+        kb.warm_unit_vectors_in_background()
     return Assistant(settings.assistant, settings.llm, kb, engine or settings.db_url(),
                      efile=build_efile(settings) if efile is _FROM_SETTINGS else efile)
 
@@ -76,7 +80,8 @@ def build_accounts(settings: Settings, engine=None):
     return AccountStore(Session=make_sessionmaker(engine or build_engine(settings)))
 
 
-def build_services(settings: Settings, accounts=None, *, engine=None, progress: bool = False):
+def build_services(settings: Settings, accounts=None, *, engine=None, progress: bool = False,
+                   warm_in_background: bool = False):
     """Everything ``lotse serve`` serves, built once: accounts (``accounts`` or a store on the database),
     assistant (indexes the demo corpus on first start), letters, policy library, training and report
     (:class:`web_ui.services.Services`, kept on ``app.state.services``); one engine (``engine`` or
@@ -88,7 +93,8 @@ def build_services(settings: Settings, accounts=None, *, engine=None, progress: 
 
     engine = engine or build_engine(settings)
     efile = build_efile(settings)  # one e-file connector for the assistant and the letters
-    assistant = build_assistant(settings, progress=progress, efile=efile, engine=engine)
+    assistant = build_assistant(settings, progress=progress, efile=efile, engine=engine,
+                                warm_in_background=warm_in_background)
     return Services(settings=settings, accounts=accounts or build_accounts(settings, engine), assistant=assistant,
                     letters=build_letter_service(settings, assistant.kb, assistant.provider, efile=efile,
                                                  engine=engine),
