@@ -88,9 +88,13 @@ def clean_line(line: str) -> tuple[bool, str]:
     return is_item, text.strip()
 
 
+_DANGLING_CONJUNCTION = re.compile(r"[,;]?\s+(?:und|oder|sowie|bzw\.)$")
+
+
 def as_sentence(text: str) -> str:
-    """A clean sentence for quoting: no dangling comma/semicolon, ends with a full stop."""
-    text = text.strip().rstrip(",;")
+    """A clean sentence for quoting: no dangling comma/semicolon or the conjunction that joined a list item to
+    the next one ("... dauernd getrennt lebt, und"), ends with a full stop."""
+    text = _DANGLING_CONJUNCTION.sub("", text.strip()).rstrip(",;")
     if text and text[-1] not in ".!?:)\"“”":
         text += "."
     return text

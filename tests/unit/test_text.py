@@ -32,6 +32,11 @@ def test_quoted_sentences_end_cleanly():
         "die konkret fehlende Mitwirkungshandlung benennen."
     assert as_sentence("Frist von zwei Wochen") == "Frist von zwei Wochen."
     assert as_sentence("Ist das zulässig?") == "Ist das zulässig?"
+    # a list item that was joined to the next one by a conjunction is quoted without it
+    assert as_sentence("der von seinem Ehegatten dauernd getrennt lebt, und") == \
+        "der von seinem Ehegatten dauernd getrennt lebt."
+    assert as_sentence("Mietvertrag oder") == "Mietvertrag."
+    assert as_sentence("Miete und Heizung") == "Miete und Heizung."
 
 
 @pytest.mark.parametrize("line, expected", [
