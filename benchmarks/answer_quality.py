@@ -1,6 +1,6 @@
 """Answer benchmark on the bundled demo corpus, with questions in caseworker language.
 
-    python benchmarks/answer_quality.py [--split dev|test|all] [--data-dir DIR] [--show-failures]
+    python benchmarks/answer_quality.py [--split dev|test|all] [--data-dir DIR] [--show-failures] [--limit N]
 
 The questions (benchmarks/questions/answers_{dev,test}.jsonl, see ANSWERS_README.md) were written
 without looking at Lotse's answers. Each answerable question lists the facts a right answer must
@@ -87,12 +87,16 @@ def main() -> None:
     ap.add_argument("--split", choices=["dev", "test", "all"], default="test")
     ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "lotse-bench-answers")
     ap.add_argument("--show-failures", action="store_true", help="print every wrong answer")
+    ap.add_argument("--limit", type=int, default=0, help="only the first N lines of the split (a slow LLM: "
+                    "shows the path works, not the split's figures)")
     args = ap.parse_args()
     from assistant import Principal
 
     a = build_assistant(args.data_dir)
     me = Principal("bench", "Benchmark")
     qs = load(args.split)
+    if args.limit:
+        qs = qs[:args.limit]
     first_ms, total_ms = [], []
     ans = [q for q in qs if q["answerable"] and not q.get("followup")]
     fol = [q for q in qs if q["answerable"] and q.get("followup")]
