@@ -182,7 +182,8 @@ def split_compound(word: str) -> tuple[str, ...]:
         if word.startswith(part) and len(word) - len(part) >= 4:
             parts.append(stem(part))
             break
-    return tuple(p for p in dict.fromkeys(parts) if len(p) >= 3 and p != stem(word))
+    # a particle is a verb prefix, not a modifier ("Aufforderung" is no compound of "auf")
+    return tuple(p for p in dict.fromkeys(parts) if len(p) >= 3 and p != stem(word) and p not in STOPWORDS)
 
 
 def words(text: str) -> list[str]:

@@ -24,7 +24,7 @@ from .text import clean_line, looks_like_steering, split_sentences
 log = logging.getLogger(__name__)
 
 # Bump when loaders, chunking or analysis change in a way that changes chunks or terms.
-PIPELINE_VERSION = "8"
+PIPELINE_VERSION = "9"
 # Bump when the per-file warnings change: files already indexed are scanned again from their stored
 # chunk texts (no re-embedding) on the next indexing run.
 WARNINGS_VERSION = "1"

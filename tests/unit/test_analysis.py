@@ -27,6 +27,15 @@ def test_compounds_are_split_into_known_parts():
     assert set(analyze("Kostenübernahmeerklärung")) & set(analyze("Erklärung"))
 
 
+def test_a_verb_prefix_is_no_part_of_a_compound():
+    """"Aufforderung" is not a compound of "auf": a question with it must not match every passage with
+    "auf" three times as strongly (the customer's "Aufforderung" had pulled a UV payment-demand passage
+    before the Mitwirkung guidance)."""
+    terms = set(analyze("Aufforderung")) | set(analyze("Ausgleichszahlung")) | set(analyze("Mitteilungspflicht"))
+    assert not terms & {"auf", "aus", "mit", "bei", "vor"}
+    assert any(t.startswith("zahlung") for t in analyze("Ausgleichszahlung"))  # the real head stays
+
+
 def test_domain_synonyms_expand_queries_with_lower_weight():
     assert "bürgergeld" in expand_synonyms("Hartz IV Antrag abgelehnt")
     weights = analyze_query("Mietzuschuss beantragen")
