@@ -32,6 +32,7 @@ _MAX_PASSAGE_SENTENCES = 5
 LIST_MIN_RELEVANCE = 0.7  # share of the best passage's search score a list's passage needs (dev split)
 DENSE_SHARE = 0.3  # weight of closeness in meaning in a unit's score (dev split: 0.3 of 0 … 1)
 FACT_BOOST = 1.8  # a unit carrying a fact of the asked kind (amount, deadline, ...)
+RANK_DECAY = 0.5  # a unit of the n-th passage counts 1 / (1 + RANK_DECAY * (n - 1)) (dev split)
 
 
 def _combine(rows, share: float) -> list[tuple[float, Unit]]:
@@ -85,7 +86,7 @@ class ExtractiveProvider:
         fact = FACT_PATTERNS.get(qtype)
         rows: list[tuple[float, float | None, float, bool, Unit]] = []  # lexical, dense, prior, fact, unit
         for n, hit in enumerate(hits, 1):
-            prior = 1.0 / (1 + 0.5 * (n - 1))
+            prior = 1.0 / (1 + RANK_DECAY * (n - 1))
             context = set(analyze(hit.section)) | set(analyze(hit.title))
             seq = units(hit.text, n)
             sims = self._similarity(dense_query, hit, seq) if (self._similarity and dense_query) else None
