@@ -125,14 +125,21 @@ class StaticEmbedder(Embeddings):
 
         log.info("distilling static token embeddings from %s", type(model).__name__)
         vocab = tok.vocab_size
-        cls, sep = tok.cls_token_id, tok.sep_token_id
+        # each token between the model's start and end markers: [CLS]/[SEP] for BERT-like models,
+        # <bos>/<eos> for Gemma-like ones; none when the tokenizer has neither
+        first = tok.cls_token_id if tok.cls_token_id is not None else tok.bos_token_id
+        last = tok.sep_token_id if tok.sep_token_id is not None else tok.eos_token_id
+        typed = "token_type_ids" in getattr(tok, "model_input_names", ["token_type_ids"])
         out = np.zeros((vocab, model.get_embedding_dimension()), dtype=np.float32)
         with torch.inference_mode():
             for start in range(0, vocab, 1024):
                 ids = torch.arange(start, min(vocab, start + 1024))
-                input_ids = torch.stack([torch.full_like(ids, cls), ids, torch.full_like(ids, sep)], dim=1)
-                feats = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids),
-                         "token_type_ids": torch.zeros_like(input_ids)}
+                columns = ([torch.full_like(ids, first)] if first is not None else []) + [ids] + \
+                    ([torch.full_like(ids, last)] if last is not None else [])
+                input_ids = torch.stack(columns, dim=1)
+                feats = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)}
+                if typed:
+                    feats["token_type_ids"] = torch.zeros_like(input_ids)
                 emb = model(feats)["sentence_embedding"]
                 out[start:start + len(ids)] = emb.numpy()
         return out
