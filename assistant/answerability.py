@@ -76,6 +76,14 @@ class Verdict:
 
 FEATURES = ("log_score", "coverage", "nearest", "best_unit", "fact_anchor", "unknown_nouns")
 NO_ANSWER = "die gefundenen Textstellen beantworten die Frage nicht"
+NO_FACT = "keine Angabe der gefragten Art zum Thema der Frage"
+# what the refusal model decides; the other reasons (off-topic, missing year) refuse whatever it says
+MODEL_REASONS = frozenset({NO_ANSWER, NO_FACT})
+
+
+def embedder_name(model_id: str) -> str:
+    """The name a refusal model records for the embedder it was fitted with (``model_id`` without its folder)."""
+    return Path(model_id.rstrip("/")).name
 
 
 @dataclass(frozen=True)
@@ -166,10 +174,9 @@ def assess(question: str, hits: list[Hit], kb: KnowledgeBase, qtype: str, thresh
     reasons = [(off_topic or far, "die Frage betrifft kein Thema der freigegebenen Quellen"),
                (year_missing, "das gefragte Jahr kommt in den Quellen nicht vor")]
     if p is not None:
-        reasons.append((p > model.threshold, "keine Angabe der gefragten Art zum Thema der Frage"
-                        if fa < FACT_ANCHOR_MIN else NO_ANSWER))
+        reasons.append((p > model.threshold, NO_FACT if fa < FACT_ANCHOR_MIN else NO_ANSWER))
     else:
-        reasons += [(fa < FACT_ANCHOR_MIN, "keine Angabe der gefragten Art zum Thema der Frage"),
+        reasons += [(fa < FACT_ANCHOR_MIN, NO_FACT),
                     (score < threshold, NO_ANSWER)]
     reason = next((text for failed, text in reasons if failed), "")
     return Verdict(not reason, round(score, 4), round(support, 4), round(coverage, 4), anchor, round(fa, 4), reason,

@@ -17,11 +17,10 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from indexer import Hit, KnowledgeBase
+from indexer.passages import units
 from indexer.text import CITE, cited_numbers
 
-from indexer.passages import units
-
-from .answerability import RefusalModel, Verdict, assess
+from .answerability import RefusalModel, Verdict, assess, embedder_name
 from .config import AssistantConfig
 from .errors import ProviderError
 from .events import CitationsEvent, DoneEvent, MetaEvent, ReplaceEvent, StreamEvent, TokenEvent
@@ -110,7 +109,7 @@ class AnswerPipeline:
                  extractive: ExtractiveProvider):
         self.cfg, self.kb, self.prompts, self.provider, self.extractive = cfg, kb, prompts, provider, extractive
         self.refusal_model = RefusalModel.load(cfg.refusal_model) if cfg.refusal_model else None
-        if self.refusal_model is not None and not kb.embedder.model_id.rstrip("/").endswith(self.refusal_model.embedder):
+        if self.refusal_model is not None and embedder_name(kb.embedder.model_id) != self.refusal_model.embedder:
             log.warning("refusal model %s was fitted for the embedder %s, this index uses %s: recalibrate "
                         "(benchmarks/calibrate_refusal.py --write)", cfg.refusal_model, self.refusal_model.embedder,
                         kb.embedder.model_id)
@@ -124,14 +123,17 @@ class AnswerPipeline:
                 return out
         return rule_condense(question, history)
 
-    def judge(self, standalone: str, qtype: str, departments: list[str] | None) -> tuple[list[Hit], Verdict]:
-        """Retrieve the passages for ``standalone`` and decide whether they answer it."""
+    def judge(self, standalone: str, qtype: str, departments: list[str] | None,
+              all_signals: bool = False) -> tuple[list[Hit], Verdict]:
+        """Retrieve the passages for ``standalone`` and decide whether they answer it. The best sentence
+        similarity is computed only for a refusal model (or ``all_signals``, for its calibration)."""
         hits = KnowledgeBaseRetriever(kb=self.kb, k=self.cfg.top_k, departments=departments).hits(standalone)
         # the answerability signals are lexical (BM25 support, term coverage, anchors): they are judged on
         # the lexical ranking, so refusals do not depend on the embedder or the fusion weight
         judged = self.kb.search(standalone, self.cfg.top_k, departments=departments, mode="lexical")
         best_unit = None
-        if hits:  # the one sentence, item or row closest in meaning to the question (retrieval embedders)
+        if hits and (self.refusal_model is not None or all_signals):
+            # the one sentence, item or row closest in meaning to the question (retrieval embedders)
             sims = [self.kb.unit_similarities(standalone, h, units(h.text, n)) for n, h in enumerate(hits[:3], 1)]
             best_unit = max((max(s) for s in sims if s), default=None)
         verdict = assess(standalone, judged or hits, self.kb, qtype, self.cfg.refusal_threshold,

@@ -57,7 +57,7 @@ def main() -> None:
     args = ap.parse_args()
     from answer_quality import build_assistant
 
-    from assistant.answerability import FEATURES, RefusalModel, assess
+    from assistant.answerability import FACT_ANCHOR_MIN, FEATURES, MODEL_REASONS, RefusalModel, embedder_name
     from assistant.question_types import question_type
 
     a = build_assistant(args.data_dir)
@@ -68,17 +68,11 @@ def main() -> None:
         for q in read_jsonl(QUESTIONS / f"answers_{split}.jsonl"):
             if q.get("followup"):
                 continue
-            qtype = question_type(q["question"])
-            hits, v = pipe.judge(q["question"], qtype, None)
-            gate = {}
-            judged = pipe.kb.search(q["question"], pipe.cfg.top_k, mode="lexical")
-            for t in [x / 100 for x in range(0, 21)]:
-                g = assess(q["question"], judged or hits, pipe.kb, qtype, t, min_dense=pipe.cfg.refusal_min_dense,
-                           nearest=max((h.dense for h in hits), default=0.0))
-                gate[t] = not g.answerable
+            _, v = pipe.judge(q["question"], question_type(q["question"]), None, all_signals=True)
             # the checks a refusal model keeps (off-topic, missing year) refuse whatever the model says
-            hard = v.reason not in ("", "keine Angabe der gefragten Art zum Thema der Frage",
-                                    "die gefundenen Textstellen beantworten die Frage nicht")
+            hard = v.reason not in MODEL_REASONS | {""}
+            # the fixed gates at threshold t, as assess applies them without a model
+            gate = {t: hard or v.fact_anchor < FACT_ANCHOR_MIN or v.score < t for t in [x / 100 for x in range(0, 21)]}
             rows.append((q, [v.features[f] for f in FEATURES], gate, hard))
         x = np.array([r[1] for r in rows], dtype=float)
         y = np.array([0.0 if r[0]["answerable"] else 1.0 for r in rows])
@@ -119,7 +113,7 @@ def main() -> None:
     mean, scale, w, b = params
     print("   coefficients (standardised): " + ", ".join(f"{f} {c:+.2f}" for f, c in zip(FEATURES, w)))
     if args.write:
-        model = RefusalModel(embedder=Path(pipe.kb.embedder.model_id.rstrip("/")).name,
+        model = RefusalModel(embedder=embedder_name(pipe.kb.embedder.model_id),
                              mean=tuple(round(float(v), 6) for v in mean), scale=tuple(round(float(v), 6) for v in scale),
                              coef=tuple(round(float(v), 6) for v in w), intercept=round(float(b), 6), threshold=best_p)
         args.write.parent.mkdir(parents=True, exist_ok=True)

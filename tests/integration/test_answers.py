@@ -166,7 +166,7 @@ def test_a_refusal_model_decides_when_it_is_configured(assistant, tmp_path):
     from assistant.answerability import FEATURES
 
     q = "Wie lange hat jemand Zeit, gegen einen Bescheid Widerspruch einzulegen?"
-    best_unit = assistant.pipeline.judge(q, "deadline", None)[1].features["best_unit"]
+    best_unit = assistant.pipeline.judge(q, "deadline", None, all_signals=True)[1].features["best_unit"]
     assert best_unit > 0.1
 
     def ask(cut: float):
