@@ -187,10 +187,11 @@ class PolicyLibrary:
             while not finished.wait(HEARTBEAT_S):
                 self._save(job, quiet=True)
 
+        started = job.as_dict()  # the job as started: a quick run may finish before this method returns
         threading.Thread(target=run, name=f"reindex-{job.id}", daemon=True).start()
         if self.Session is not None:
             threading.Thread(target=heartbeat, name=f"reindex-heartbeat-{job.id}", daemon=True).start()
-        return job.as_dict()
+        return started
 
     def _step(self, job: ReindexJob) -> None:
         job.done += 1
